@@ -1,0 +1,102 @@
+#include "services/daemon/daemon_config.h"
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/types/optional.h"
+#include "common/address.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/path.h"
+#include "common/status_macros.h"
+#include "common/syscall.h"
+
+namespace berth::daemon {
+namespace {
+
+ConfigBinder Binder(DaemonConfig* c) {
+  ConfigBinder b;
+  b.String("root", &c->root)
+      .String("state", &c->state)
+      .String("address", &c->address)
+      .String("log_level", &c->log_level)
+      .String("log_format", &c->log_format)
+      .StringList("services", &c->services)
+      .StringMap("remote", &c->remote)
+      .Section("tls", [c](ConfigBinder& t) {
+        t.String("cert", &c->tls.cert).String("key", &c->tls.key).String("ca", &c->tls.ca);
+      });
+  return b;
+}
+
+}  // namespace
+
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
+                                              std::string* usage) {
+  CLI::App app("berthd: the berth container engine daemon", "berthd");
+  std::string config_file = kDefaultConfigPath;
+  std::string root, state, address, log_level, log_format, services;
+  app.add_option("--config", config_file, "config file (YAML)");
+  app.add_option("--root", root, "directory for persistent data (default /var/lib/berth)");
+  app.add_option("--state", state, "directory for runtime state (default /run/berth)");
+  app.add_option("--address", address,
+                 "listen address: unix:///path or tcp://host:port (default "
+                 "unix://<state>/berthd.sock)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--log-format", log_format, "text or json");
+  app.add_option("--services", services,
+                 "comma-separated services to host here (default: all); others are reached at "
+                 "the addresses under `remote:` in the config");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    *usage = app.help();
+    return absl::CancelledError("help");
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(absl::StrCat(e.what(), " (see berthd --help)"));
+  }
+
+  DaemonConfig c;
+  const bool explicit_file = app.count("--config") > 0;
+  if (explicit_file || sys::Exists(config_file)) {
+    RETURN_IF_ERROR(Binder(&c).BindFile(config_file));
+    c.config_file = config_file;
+  }
+  if (!root.empty()) c.root = root;
+  if (!state.empty()) c.state = state;
+  if (!address.empty()) c.address = address;
+  if (!log_level.empty()) c.log_level = log_level;
+  if (!log_format.empty()) c.log_format = log_format;
+  if (app.count("--services") > 0) {
+    c.services = absl::StrSplit(services, ',', absl::SkipWhitespace());
+  }
+  if (c.address.empty()) c.address = absl::StrCat("unix://", path::Join(c.state, "berthd.sock"));
+  RETURN_IF_ERROR(ValidateDaemonConfig(c));
+  return c;
+}
+
+absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string&>{"root", c.root}, {"state", c.state}}) {
+    if (!path::IsAbsolute(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, " must be an absolute path, got \"", value, "\""));
+    }
+  }
+  RETURN_IF_ERROR(ValidateLogOptions({.level = c.log_level, .format = c.log_format}));
+  ASSIGN_OR_RETURN(Address addr, ParseAddress(c.address));
+  if (addr.kind == Address::Kind::kTcp &&
+      (c.tls.cert.empty() || c.tls.key.empty() || c.tls.ca.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "address ", c.address,
+        " is TCP, which requires mutual TLS: set tls.cert, tls.key and tls.ca in the config"));
+  }
+  for (const auto& [name, remote] : c.remote) {
+    absl::StatusOr<Address> a = ParseAddress(remote);
+    if (!a.ok()) return Annotate(a.status(), absl::StrCat("remote.", name));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace berth::daemon

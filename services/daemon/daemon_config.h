@@ -1,0 +1,49 @@
+// berthd's settings: built-in defaults, then /etc/berth/config.yaml (or --config), then flags.
+#ifndef BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
+#define BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace berth::daemon {
+
+inline constexpr char kDefaultConfigPath[] = "/etc/berth/config.yaml";
+
+struct TlsConfig {
+  std::string cert;  // PEM server certificate chain
+  std::string key;   // PEM private key
+  std::string ca;    // PEM CA that client certificates must chain to
+  bool enabled() const { return !cert.empty() || !key.empty() || !ca.empty(); }
+};
+
+struct DaemonConfig {
+  std::string config_file;  // the file that was read, if any
+  std::string root = "/var/lib/berth";
+  std::string state = "/run/berth";
+  // Empty until resolved: then the configured address, or unix://<state>/berthd.sock.
+  std::string address;
+  std::string log_level = "info";
+  std::string log_format = "text";
+  // Short names of the services this process hosts; empty means all of them.
+  std::vector<std::string> services;
+  // Where to reach services this process does not host: short name → address.
+  std::map<std::string, std::string> remote;
+  TlsConfig tls;
+};
+
+// Parses berthd's command line, reads the config file, and returns the merged settings. Flags
+// win over the file. The default config file may be absent; one named by --config may not.
+// `usage` receives the help text when --help is given (and the result is then an error with
+// code kCancelled, which callers treat as "exit 0").
+absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
+                                              std::string* usage);
+
+// Checks values that parsing alone cannot: absolute paths, address syntax, TLS completeness.
+absl::Status ValidateDaemonConfig(const DaemonConfig& config);
+
+}  // namespace berth::daemon
+
+#endif  // BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_

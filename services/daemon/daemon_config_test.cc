@@ -1,0 +1,99 @@
+#include "services/daemon/daemon_config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <vector>
+
+#include "common/syscall.h"
+#include "services/daemon/registry.h"
+
+namespace berth::daemon {
+namespace {
+
+std::string WriteConfig(const std::string& name, const std::string& text) {
+  std::string file = std::string(getenv("TEST_TMPDIR")) + "/" + name;
+  EXPECT_TRUE(sys::WriteFileAtomic(file, text, 0644).ok());
+  return file;
+}
+
+absl::StatusOr<DaemonConfig> Load(std::vector<const char*> args) {
+  args.insert(args.begin(), "berthd");
+  std::string usage;
+  return LoadDaemonConfig(static_cast<int>(args.size()), args.data(), &usage);
+}
+
+TEST(DaemonConfig, DefaultsWhenTheDefaultFileIsAbsent) {
+  // The default path is absent in the test sandbox; --root keeps this run off /var/lib.
+  if (sys::Exists(kDefaultConfigPath)) GTEST_SKIP() << kDefaultConfigPath << " exists here";
+  absl::StatusOr<DaemonConfig> c = Load({"--state", "/tmp/s"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->root, "/var/lib/berth");
+  EXPECT_EQ(c->address, "unix:///tmp/s/berthd.sock");
+  EXPECT_EQ(c->log_level, "info");
+}
+
+TEST(DaemonConfig, FlagsWinOverTheFile) {
+  std::string file = WriteConfig("a.yaml",
+                                 "root: /from/file\nstate: /file/state\nlog_level: debug\n"
+                                 "address: unix:///file.sock\n");
+  absl::StatusOr<DaemonConfig> c =
+      Load({"--config", file.c_str(), "--root", "/from/flag", "--services", "version"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->root, "/from/flag");
+  EXPECT_EQ(c->state, "/file/state");
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->address, "unix:///file.sock");
+  EXPECT_EQ(c->services, std::vector<std::string>{"version"});
+  EXPECT_EQ(c->config_file, file);
+}
+
+TEST(DaemonConfig, MissingExplicitFileIsAnError) {
+  absl::StatusOr<DaemonConfig> c = Load({"--config", "/nonexistent/berth/config.yaml"});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(c.status().message().find("/nonexistent/berth/config.yaml"), std::string::npos)
+      << c.status();
+}
+
+TEST(DaemonConfig, UnknownKeyNamesFileLineAndKey) {
+  std::string file = WriteConfig("b.yaml", "root: /r\nstat: /typo\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str()});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find(file + ":2: unknown key \"stat\""), std::string::npos)
+      << c.status();
+}
+
+TEST(DaemonConfig, WrongTypeNamesFileLineAndKey) {
+  std::string file = WriteConfig("c.yaml", "services: version\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str()});
+  EXPECT_NE(c.status().message().find(file + ":1: key \"services\": expected a list"),
+            std::string::npos)
+      << c.status();
+}
+
+TEST(DaemonConfig, ValuesAreChecked) {
+  EXPECT_NE(Load({"--root", "relative"}).status().message().find("root must be an absolute path"),
+            std::string::npos);
+  EXPECT_NE(Load({"--log-level", "chatty"}).status().message().find("unknown log level"),
+            std::string::npos);
+  EXPECT_NE(Load({"--address", "http://x"}).status().message().find("invalid address"),
+            std::string::npos);
+  EXPECT_NE(Load({"--address", "tcp://127.0.0.1:7300"}).status().message().find("mutual TLS"),
+            std::string::npos);
+  EXPECT_NE(Load({"--bogus"}).status().message().find("--bogus"), std::string::npos);
+}
+
+TEST(DaemonConfig, ServiceSelectionIsChecked) {
+  DaemonConfig c;
+  c.services = {"version", "teleport"};
+  EXPECT_NE(ValidateServiceSelection(c).message().find("unknown service \"teleport\""),
+            std::string::npos);
+  c.services = {"version"};
+  c.remote = {{"version", "unix:///x.sock"}};
+  EXPECT_NE(ValidateServiceSelection(c).message().find("both hosted here"), std::string::npos);
+  c.remote = {{"introspection", "unix:///x.sock"}};
+  EXPECT_TRUE(ValidateServiceSelection(c).ok());
+}
+
+}  // namespace
+}  // namespace berth::daemon

@@ -1,0 +1,57 @@
+#include "services/daemon/daemon_main.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "common/log.h"
+#include "services/daemon/daemon.h"
+#include "services/daemon/daemon_config.h"
+#include "spdlog/spdlog.h"
+
+namespace berth::daemon {
+
+int Main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so that every gRPC thread inherits the
+  // mask and the main thread alone receives them, in sigwait.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // A client that hangs up mid-write must not kill the daemon.
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string usage;
+  absl::StatusOr<DaemonConfig> config = LoadDaemonConfig(argc, argv, &usage);
+  if (!config.ok()) {
+    if (config.status().code() == absl::StatusCode::kCancelled) {
+      std::fputs(usage.c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "berthd: %s\n", std::string(config.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status st = InitLogging({.level = config->log_level, .format = config->log_format});
+      !st.ok()) {
+    std::fprintf(stderr, "berthd: %s\n", std::string(st.message()).c_str());
+    return 1;
+  }
+  if (!config->config_file.empty()) spdlog::info("read config {}", config->config_file);
+
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(*std::move(config));
+  if (!daemon.ok()) {
+    spdlog::critical("{}", std::string(daemon.status().message()));
+    std::fprintf(stderr, "berthd: %s\n", std::string(daemon.status().message()).c_str());
+    return 1;
+  }
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*daemon)->Shutdown();
+  return 0;
+}
+
+}  // namespace berth::daemon

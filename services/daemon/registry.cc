@@ -1,0 +1,87 @@
+#include "services/daemon/registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/address.h"
+#include "common/status_macros.h"
+#include "common/syscall.h"
+#include "services/version/version_service.h"
+
+namespace berth::daemon {
+
+void Channels::SetServer(grpc::Server* server) {
+  absl::MutexLock l(&mu_);
+  server_ = server;
+  in_process_ = server != nullptr ? server->InProcessChannel(grpc::ChannelArguments()) : nullptr;
+}
+
+void Channels::MarkLocal(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  local_[name] = true;
+}
+
+void Channels::AddRemote(const std::string& name, std::shared_ptr<grpc::Channel> channel) {
+  absl::MutexLock l(&mu_);
+  remote_[name] = std::move(channel);
+}
+
+std::shared_ptr<grpc::Channel> Channels::Get(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  if (local_.count(name) > 0) return in_process_;
+  auto it = remote_.find(name);
+  return it == remote_.end() ? nullptr : it->second;
+}
+
+const std::vector<ServiceDef>& ServiceDefs() {
+  static const auto* defs = new std::vector<ServiceDef>{
+      {"version", "berth.services.version.v1.Version",
+       [](ServiceContext&) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         return std::make_unique<services::VersionService>();
+       }},
+      {"introspection", "berth.services.introspection.v1.Introspection",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         return std::make_unique<services::IntrospectionService>(ctx.facts, ctx.endpoints);
+       }},
+  };
+  return *defs;
+}
+
+absl::Status ValidateServiceSelection(const DaemonConfig& config) {
+  std::vector<std::string> known;
+  for (const ServiceDef& d : ServiceDefs()) known.push_back(d.name);
+  auto check = [&](const std::string& name, absl::string_view where) -> absl::Status {
+    if (std::find(known.begin(), known.end(), name) != known.end()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("unknown service \"", name, "\" in ", where,
+                                                   " (known: ", absl::StrJoin(known, ", "), ")"));
+  };
+  for (const std::string& s : config.services) RETURN_IF_ERROR(check(s, "services"));
+  for (const auto& [name, address] : config.remote) {
+    RETURN_IF_ERROR(check(name, "remote"));
+    if (config.services.empty() ||
+        std::find(config.services.begin(), config.services.end(), name) != config.services.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("service \"", name, "\" is both hosted here and listed under remote: (at ",
+                       address, "); host it or point at it, not both"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
+    const DaemonConfig& config, const std::string& address) {
+  ASSIGN_OR_RETURN(Address addr, ParseAddress(address));
+  if (addr.kind == Address::Kind::kUnix) return grpc::InsecureChannelCredentials();
+  if (!config.tls.enabled()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("remote address ", address, " is TCP, which requires tls: in the config"));
+  }
+  grpc::SslCredentialsOptions opts;
+  ASSIGN_OR_RETURN(opts.pem_root_certs, sys::ReadFile(config.tls.ca));
+  ASSIGN_OR_RETURN(opts.pem_cert_chain, sys::ReadFile(config.tls.cert));
+  ASSIGN_OR_RETURN(opts.pem_private_key, sys::ReadFile(config.tls.key));
+  return grpc::SslCredentials(opts);
+}
+
+}  // namespace berth::daemon

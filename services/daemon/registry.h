@@ -1,0 +1,67 @@
+// The table of API services berthd knows, and how each is wired. A service that this process
+// hosts is built by its factory and registered on the server; every other service is reached
+// at the address config gives under `remote:`. Services talk to each other only through the
+// channels handed out here: in-process channels for local ones, sockets for remote ones, so
+// the split layout differs from the single-process one in config alone.
+#ifndef BERTH_SERVICES_DAEMON_REGISTRY_H_
+#define BERTH_SERVICES_DAEMON_REGISTRY_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/daemon/daemon_config.h"
+#include "services/introspection/introspection_service.h"
+
+namespace berth::daemon {
+
+// Hands out a channel to any service by short name. Local channels exist only once the server
+// has started, so services ask at request time, not at construction.
+class Channels {
+ public:
+  void SetServer(grpc::Server* server);
+  void AddRemote(const std::string& name, std::shared_ptr<grpc::Channel> channel);
+  // Null when the service is neither hosted here nor configured as remote.
+  std::shared_ptr<grpc::Channel> Get(const std::string& name);
+  void MarkLocal(const std::string& name);
+
+ private:
+  absl::Mutex mu_;
+  grpc::Server* server_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::shared_ptr<grpc::Channel> in_process_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, bool> local_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<grpc::Channel>> remote_ ABSL_GUARDED_BY(mu_);
+};
+
+struct ServiceContext {
+  const DaemonConfig& config;
+  services::ServerFacts facts;
+  std::vector<services::ServiceEndpoint> endpoints;  // every known service, local or remote
+  Channels* channels;
+};
+
+struct ServiceDef {
+  std::string name;       // as in --services and remote:
+  std::string grpc_name;  // full gRPC service name
+  std::function<absl::StatusOr<std::unique_ptr<grpc::Service>>(ServiceContext&)> make;
+};
+
+const std::vector<ServiceDef>& ServiceDefs();
+
+// Checks --services and remote: against the known names.
+absl::Status ValidateServiceSelection(const DaemonConfig& config);
+
+// The credentials to dial a remote service at `address` (TLS with our client cert for TCP).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
+    const DaemonConfig& config, const std::string& address);
+
+}  // namespace berth::daemon
+
+#endif  // BERTH_SERVICES_DAEMON_REGISTRY_H_
