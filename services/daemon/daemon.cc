@@ -20,7 +20,7 @@
 namespace berth::daemon {
 namespace {
 
-constexpr auto kShutdownGrace = std::chrono::seconds(5);
+constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
 
 // The persistent identity of a root: made once, kept in <root>/uuid.
 absl::StatusOr<std::string> RootUuid(const std::string& root) {
@@ -124,6 +124,9 @@ absl::Status Daemon::Listen() {
     creds = grpc::SslServerCredentials(opts);
   }
   builder.AddListeningPort(address_.GrpcTarget(), creds);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counters;
+  counters.push_back(inflight_.Factory());
+  builder.experimental().SetInterceptorCreators(std::move(counters));
 
   // gRPC binds the socket inside BuildAndStart; a umask there makes it 0660 from birth, with
   // no window in which another user could connect.
@@ -142,7 +145,13 @@ absl::Status Daemon::Listen() {
 
 void Daemon::Shutdown() {
   if (server_ == nullptr) return;
-  server_->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  // Running calls get a grace period; idle connections get none (see inflight.h). Calls that
+  // arrive during the grace are served too.
+  if (!inflight_.WaitIdle(kShutdownGrace)) {
+    spdlog::warn("{} calls still running after {}; cancelling them", inflight_.count(),
+                 absl::FormatDuration(kShutdownGrace));
+  }
+  server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
   channels_.SetServer(nullptr);
   server_.reset();

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/address.h"
 #include "services/daemon/daemon_config.h"
+#include "services/daemon/inflight.h"
 #include "services/daemon/registry.h"
 #include "services/daemon/root_lock.h"
 
@@ -35,6 +36,7 @@ class Daemon {
   RootLock lock_;
   Address address_;
   Channels channels_;
+  InflightCounter inflight_;  // outlives server_, whose interceptors point at it
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

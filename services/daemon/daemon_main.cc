@@ -42,8 +42,8 @@ int Main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Start(*std::move(config));
   if (!daemon.ok()) {
+    // The logger writes to stderr (or the configured file), where operators look.
     spdlog::critical("{}", std::string(daemon.status().message()));
-    std::fprintf(stderr, "berthd: %s\n", std::string(daemon.status().message()).c_str());
     return 1;
   }
 

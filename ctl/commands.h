@@ -1,0 +1,25 @@
+// Each CLI verb lives in its own file and registers itself on the app with one of these.
+// A verb's callback receives the parsed global options and returns the process exit code.
+#ifndef BERTH_CTL_COMMANDS_H_
+#define BERTH_CTL_COMMANDS_H_
+
+#include <functional>
+
+#include "ctl/client.h"
+
+namespace CLI {
+class App;
+}
+
+namespace berth::ctl {
+
+// Where a verb puts its result: the exit code that Main returns.
+using Run = std::function<int(const GlobalOptions&)>;
+
+// Registers `verb` on `app`; `run` is set to the verb's action when the verb is chosen.
+void AddVersionCommand(CLI::App& app, Run* run);
+void AddInfoCommand(CLI::App& app, Run* run);
+
+}  // namespace berth::ctl
+
+#endif  // BERTH_CTL_COMMANDS_H_
