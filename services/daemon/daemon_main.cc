@@ -1,6 +1,7 @@
 #include "services/daemon/daemon_main.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
@@ -51,7 +52,12 @@ int Main(int argc, char** argv) {
   sigwait(&stop, &sig);
   spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*daemon)->Shutdown();
-  return 0;
+  daemon->reset();
+  spdlog::shutdown();
+  // Everything berthd owns is released by now. What remains is gRPC's global teardown, which
+  // waits about a second for its internal threads; nothing depends on it, so skip it.
+  std::fflush(nullptr);
+  _exit(0);
 }
 
 }  // namespace berth::daemon
