@@ -1,0 +1,147 @@
+#include "runtime/linux/process.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/syscall.h"
+
+namespace berth::runtime {
+namespace {
+
+constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct RlimitName {
+  const char* name;
+  int resource;
+};
+
+constexpr RlimitName kRlimits[] = {
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+};
+
+absl::Status SetRlimits(const std::vector<Rlimit>& rlimits) {
+  for (const Rlimit& r : rlimits) {
+    int resource = -1;
+    for (const RlimitName& n : kRlimits) {
+      if (r.type == n.name) resource = n.resource;
+    }
+    if (resource < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("process.rlimits: unknown limit \"", r.type, "\""));
+    }
+    rlimit lim{.rlim_cur = r.soft, .rlim_max = r.hard};
+    if (::setrlimit(resource, &lim) != 0) {
+      int err = errno;
+      rlimit cur{};
+      ::getrlimit(resource, &cur);
+      return absl::Status(
+          ErrnoToCode(err),
+          absl::StrCat("setrlimit(", r.type, ", soft ", r.soft, ", hard ", r.hard,
+                       "): ", std::strerror(err), " (the runtime's own hard limit is ",
+                       cur.rlim_max, " and it cannot raise it)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string EnvValue(const std::vector<std::string>& env, absl::string_view key) {
+  for (const std::string& e : env) {
+    if (absl::StartsWith(e, key) && e.size() > key.size() && e[key.size()] == '=') {
+      return e.substr(key.size() + 1);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status SetupProcess(const Process& p, bool set_groups) {
+  if (absl::Status st = SetRlimits(p.rlimits); !st.ok()) return st;
+  if (p.oom_score_adj) {
+    std::string v = absl::StrCat(*p.oom_score_adj);
+    absl::StatusOr<UniqueFd> fd = sys::Open("/proc/self/oom_score_adj", O_WRONLY);
+    if (!fd.ok()) return fd.status();
+    if (::write(fd->get(), v.data(), v.size()) < 0) {
+      return ErrnoStatus(absl::StrCat("write(/proc/self/oom_score_adj, ", v, ")"), errno);
+    }
+  }
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  }
+  if (set_groups) {
+    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+    if (::setgroups(groups.size(), groups.data()) != 0) {
+      return ErrnoStatus("setgroups(process.user.additionalGids)", errno);
+    }
+  }
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) {
+    return ErrnoStatus(absl::StrCat("setresgid(", p.user.gid, ")"), errno);
+  }
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) {
+    return ErrnoStatus(absl::StrCat("setresuid(", p.user.uid, ")"), errno);
+  }
+  if (p.user.umask) ::umask(*p.user.umask);
+  if (::chdir(p.cwd.c_str()) != 0) return ErrnoStatus(absl::StrCat("chdir(", p.cwd, ")"), errno);
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ExecCandidates(const std::string& program, const std::string& path_env) {
+  if (program.find('/') != std::string::npos) return {program};
+  std::vector<std::string> out;
+  for (absl::string_view dir : absl::StrSplit(path_env.empty() ? kDefaultPath : path_env, ':')) {
+    // An empty PATH entry means the current directory, as in a shell.
+    out.push_back(absl::StrCat(dir.empty() ? "." : dir, "/", program));
+  }
+  return out;
+}
+
+ExecFailure ExecProcess(const Process& p) {
+  std::vector<char*> argv;
+  for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int last_err = ENOENT;
+  for (const std::string& candidate : ExecCandidates(p.args[0], EnvValue(p.env, "PATH"))) {
+    ::execve(candidate.c_str(), argv.data(), envp.data());
+    // Keep looking past entries that do not have it; remember a permission problem, which
+    // says more than "not found" if nothing else works.
+    if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
+  }
+  ExecFailure f;
+  if (last_err == ENOENT) {
+    f.status = absl::NotFoundError(
+        p.args[0].find('/') != std::string::npos
+            ? absl::StrCat("exec: \"", p.args[0], "\": no such file or directory")
+            : absl::StrCat("exec: \"", p.args[0], "\": executable file not found in $PATH"));
+    f.exit_code = 127;
+  } else {
+    f.status = ErrnoStatus(absl::StrCat("exec: \"", p.args[0], "\""), last_err);
+    f.exit_code = 126;
+  }
+  return f;
+}
+
+void CloseFdsFrom(int first) { ::syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC); }
+
+}  // namespace berth::runtime
