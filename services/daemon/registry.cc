@@ -7,6 +7,9 @@
 #include "common/address.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
+#include "services/content/content_service.h"
+#include "services/content/local/local_store.h"
+#include "services/leases/leases_service.h"
 #include "services/version/version_service.h"
 
 namespace berth::daemon {
@@ -34,6 +37,15 @@ std::shared_ptr<grpc::Channel> Channels::Get(const std::string& name) {
   return it == remote_.end() ? nullptr : it->second;
 }
 
+absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> SharedState::Metadata(
+    const std::string& root) {
+  absl::MutexLock l(&mu_);
+  if (metadata_ == nullptr) {
+    ASSIGN_OR_RETURN(metadata_, metadata::MetadataStore::Open(root));
+  }
+  return metadata_;
+}
+
 const std::vector<ServiceDef>& ServiceDefs() {
   static const auto* defs = new std::vector<ServiceDef>{
       {"version", "berth.services.version.v1.Version",
@@ -43,6 +55,24 @@ const std::vector<ServiceDef>& ServiceDefs() {
       {"introspection", "berth.services.introspection.v1.Introspection",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          return std::make_unique<services::IntrospectionService>(ctx.facts, ctx.endpoints);
+       }},
+      {"content", "berth.services.content.v1.Content",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         ASSIGN_OR_RETURN(
+             std::shared_ptr<content::local::LocalContentStore> store,
+             content::local::LocalContentStore::Open(ctx.config.root + "/content", md->db.get()));
+         md->gc->AddSweeper(store);
+         // The lambda keeps the database alive as long as the store that points into it.
+         return std::make_unique<services::ContentService>(
+             store, [md] { return md->gc->Collect().status(); });
+       }},
+      {"leases", "berth.services.leases.v1.Leases",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         return std::make_unique<services::LeasesService>(md);
        }},
   };
   return *defs;

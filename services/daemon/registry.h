@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/daemon/daemon_config.h"
 #include "services/introspection/introspection_service.h"
+#include "services/metadata/store.h"
 
 namespace berth::daemon {
 
@@ -40,11 +41,23 @@ class Channels {
   std::map<std::string, std::shared_ptr<grpc::Channel>> remote_ ABSL_GUARDED_BY(mu_);
 };
 
+// What the services hosted in one process share, made on first use: the metadata database of
+// the root (content, leases and, later, images and containers all keep their records there).
+class SharedState {
+ public:
+  absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> Metadata(const std::string& root);
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
+};
+
 struct ServiceContext {
   const DaemonConfig& config;
   services::ServerFacts facts;
   std::vector<services::ServiceEndpoint> endpoints;  // every known service, local or remote
   Channels* channels;
+  std::shared_ptr<SharedState> shared = std::make_shared<SharedState>();
 };
 
 struct ServiceDef {
