@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -74,30 +75,32 @@ ShortTempDir::~ShortTempDir() {
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    throw std::runtime_error("pipe2 failed");
-  }
+  // Output goes to memory files, not pipes: a command may leave a process behind that keeps
+  // its stdout (berth-runtime create leaves the container), and we wait for the command's
+  // exit, not for the end of its output.
+  int out = memfd_create("stdout", MFD_CLOEXEC);
+  int err = memfd_create("stderr", MFD_CLOEXEC);
+  if (out < 0 || err < 0) throw std::runtime_error("memfd_create failed");
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out, 1);
+    dup2(err, 2);
     std::vector<char*> args = Argv(argv);
     execv(args[0], args.data());
     _exit(127);
   }
-  close(out[1]);
-  close(err[1]);
-  CommandResult r;
-  // Drain stderr on a thread so that neither pipe can fill up and stall the child.
-  std::thread t([&] { r.err = ReadAll(err[0]); });
-  r.out = ReadAll(out[0]);
-  t.join();
-  close(out[0]);
-  close(err[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  lseek(out, 0, SEEK_SET);
+  lseek(err, 0, SEEK_SET);
+  r.out = ReadAll(out);
+  r.err = ReadAll(err);
+  close(out);
+  close(err);
   return r;
 }
 
