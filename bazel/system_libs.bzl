@@ -6,6 +6,10 @@ and the defines that the package's .pc file asks for.
 """
 
 def _system_lib(name, linkopts, defines = [], deps = []):
+    # --as-needed first: link only the libraries a binary really uses. The abseil and gRPC
+    # lists are long, and every shared library loaded costs start-up time.
+    if linkopts:
+        linkopts = ["-Wl,--as-needed"] + linkopts
     native.new_local_repository(
         name = name,
         path = "/usr/include",

@@ -36,14 +36,20 @@ std::vector<std::string> Words(const std::string& text) {
 }  // namespace
 
 absl::StatusOr<std::string> FindCgroup2Mount(const std::string& mountinfo) {
-  // Fields: id parent major:minor root mountpoint options [optional...] - fstype source super
+  // Fields: id parent major:minor root mountpoint options [optional...] - fstype source super.
+  // The last cgroup2 line wins: mounts are listed in the order they were made, so a later one
+  // stacked over /sys/fs/cgroup hides the earlier /sys/fs/cgroup/unified.
+  std::string found;
   for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
     auto dash = std::find(f.begin(), f.end(), "-");
     if (dash == f.end() || dash + 1 == f.end() || f.size() < 5) continue;
-    if (*(dash + 1) == "cgroup2") return std::string(f[4]);
+    if (*(dash + 1) == "cgroup2") found = std::string(f[4]);
   }
-  return absl::NotFoundError("no cgroup2 filesystem is mounted (see /proc/self/mountinfo)");
+  if (found.empty()) {
+    return absl::NotFoundError("no cgroup2 filesystem is mounted (see /proc/self/mountinfo)");
+  }
+  return found;
 }
 
 absl::StatusOr<std::string> FindCgroup2Mount() {

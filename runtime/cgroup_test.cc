@@ -41,6 +41,9 @@ TEST(CgroupMount, FindsCgroup2InMountinfo) {
       "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n"
       "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
   EXPECT_EQ(*FindCgroup2Mount(hybrid), "/sys/fs/cgroup/unified");
+  // A cgroup2 mounted over /sys/fs/cgroup later hides the first one.
+  EXPECT_EQ(*FindCgroup2Mount(hybrid + "90 23 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"),
+            "/sys/fs/cgroup");
   EXPECT_EQ(FindCgroup2Mount("35 31 0:32 / /a rw - cgroup cgroup rw,memory\n").status().code(),
             absl::StatusCode::kNotFound);
 }

@@ -60,10 +60,16 @@ absl::Status MountOne(int root_fd, const Mount& m, const RootfsOptions& opts) {
         absl::StrCat("mount ", m.destination, ": bind source \"", source, "\" must be absolute"));
   }
   // A "cgroup" mount means the v1 hierarchies to runc; berth is a cgroup v2 runtime, so the
-  // container gets cgroup2.
+  // container gets cgroup2: its own cgroup, bound. That is what a fresh cgroup2 mount in its
+  // cgroup namespace would show, and it costs far less (a new cgroup2 mount waits ~12 ms for
+  // an RCU grace period here), and it works in a user namespace too.
   if (type == "cgroup" || type == "cgroup2") {
     type = "cgroup2";
     source = "cgroup2";
+    if (!opts.cgroup_dir.empty()) {
+      source = opts.cgroup_dir;
+      mo.flags |= MS_BIND | MS_REC;
+    }
   }
   const bool dir = mo.bind() ? IsDir(source) : true;
   ASSIGN_OR_RETURN(UniqueFd target, EnsureInRoot(root_fd, m.destination, dir, 0755));
@@ -81,16 +87,7 @@ absl::Status MountOne(int root_fd, const Mount& m, const RootfsOptions& opts) {
           DoMount("", top_at, "", MS_REMOUNT | MS_BIND | rest | LockedFlags(top_at), "", shown));
     }
   } else {
-    absl::Status st = DoMount(source, at, type, mo.flags, mo.data, shown);
-    // Without a cgroup namespace of its own the container may not mount cgroup2 (EPERM in a
-    // user namespace); fall back to binding its own cgroup there, read-only.
-    if (!st.ok() && type == "cgroup2" && !opts.cgroup_dir.empty()) {
-      RETURN_IF_ERROR(DoMount(opts.cgroup_dir, at, "", MS_BIND | MS_REC, "", shown));
-      RETURN_IF_ERROR(
-          DoMount("", at, "", MS_REMOUNT | MS_BIND | MS_RDONLY | LockedFlags(at), "", shown));
-    } else {
-      RETURN_IF_ERROR(st);
-    }
+    RETURN_IF_ERROR(DoMount(source, at, type, mo.flags, mo.data, shown));
   }
   if (mo.propagation != 0) {
     ASSIGN_OR_RETURN(UniqueFd top, OpenInRoot(root_fd, m.destination, O_PATH));
