@@ -12,6 +12,8 @@ packages=(
   libssl-dev libcurl4-openssl-dev
   # tests and the demo
   busybox-static openssl python3 iproute2 util-linux
+  # peers for tests and benchmarks
+  runc containerd
 )
 
 missing=()
