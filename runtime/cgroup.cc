@@ -67,6 +67,27 @@ absl::StatusOr<Cgroup> Cgroup::Open(const std::string& mount, const std::string&
   return Cgroup(path::Clean(mount), dir);
 }
 
+absl::StatusOr<std::vector<CgroupWrite>> Cgroup::Applicable(
+    const std::vector<CgroupWrite>& writes) const {
+  ASSIGN_OR_RETURN(std::string available, sys::ReadFile(path::Join(mount_, "cgroup.controllers")));
+  std::vector<std::string> offered = Words(available);
+  std::vector<CgroupWrite> out;
+  for (const CgroupWrite& w : writes) {
+    const bool missing = !w.controller.empty() &&
+                         std::find(offered.begin(), offered.end(), w.controller) == offered.end();
+    if (missing && w.kernel_default) continue;
+    if (missing) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          w.field, ": the ", w.controller,
+          " controller is not available in the cgroup v2 hierarchy at ", mount_,
+          " (it offers: ", offered.empty() ? "none" : absl::StrJoin(offered, " "),
+          "); on a hybrid host it is bound to a cgroup v1 hierarchy, which berth does not use"));
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
 absl::Status Cgroup::EnableControllers(const std::vector<CgroupWrite>& writes) {
   std::vector<std::string> controllers;
   for (const CgroupWrite& w : writes) {
@@ -77,19 +98,6 @@ absl::Status Cgroup::EnableControllers(const std::vector<CgroupWrite>& writes) {
     controllers.push_back(w.controller);
   }
   if (controllers.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string available, sys::ReadFile(path::Join(mount_, "cgroup.controllers")));
-  std::vector<std::string> offered = Words(available);
-  for (const CgroupWrite& w : writes) {
-    if (w.controller.empty() ||
-        std::find(offered.begin(), offered.end(), w.controller) != offered.end()) {
-      continue;
-    }
-    return absl::FailedPreconditionError(absl::StrCat(
-        w.field, ": the ", w.controller,
-        " controller is not available in the cgroup v2 hierarchy at ", mount_,
-        " (it offers: ", offered.empty() ? "none" : absl::StrJoin(offered, " "),
-        "); on a hybrid host it is bound to a cgroup v1 hierarchy, which berth does not use"));
-  }
   // Enable from the root down to our parent: each level must delegate to the next.
   std::string rel(absl::StripPrefix(dir_, mount_));
   std::vector<std::string> parts = absl::StrSplit(rel, '/', absl::SkipEmpty());
@@ -109,8 +117,9 @@ absl::Status Cgroup::EnableControllers(const std::vector<CgroupWrite>& writes) {
   return absl::OkStatus();
 }
 
-absl::Status Cgroup::Create(const std::vector<CgroupWrite>& writes) {
+absl::Status Cgroup::Create(const std::vector<CgroupWrite>& requested) {
   // Availability is checked before anything is created, so a refusal leaves no trace.
+  ASSIGN_OR_RETURN(std::vector<CgroupWrite> writes, Applicable(requested));
   const bool existed = Exists();
   RETURN_IF_ERROR(EnableControllers(writes));
   RETURN_IF_ERROR(sys::MkdirAll(dir_, 0755));

@@ -32,6 +32,9 @@ struct CgroupWrite {
   std::string value;
   std::string controller;  // the controller that must be enabled for `file`
   std::string field;       // the OCI field it came from, for messages
+  // The value is what the kernel uses anyway (cpu.shares 1024 → cpu.weight 100): where the
+  // controller is missing, skipping it changes nothing, so it is skipped rather than refused.
+  bool kernel_default = false;
 };
 absl::StatusOr<std::vector<CgroupWrite>> ConvertResources(const Resources& resources);
 
@@ -65,6 +68,9 @@ class Cgroup {
 
  private:
   Cgroup(std::string mount, std::string dir) : mount_(std::move(mount)), dir_(std::move(dir)) {}
+  // The writes that apply here: all of them, less kernel defaults for missing controllers;
+  // an error naming the field for any other write whose controller is missing.
+  absl::StatusOr<std::vector<CgroupWrite>> Applicable(const std::vector<CgroupWrite>& writes) const;
   absl::Status EnableControllers(const std::vector<CgroupWrite>& writes);
 
   std::string mount_;

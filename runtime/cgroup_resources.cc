@@ -1,5 +1,7 @@
 // linux.resources → cgroup v2 files. The conversions are runc's, so that a spec means the same
 // limits under either runtime.
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "runtime/cgroup.h"
@@ -13,12 +15,16 @@ absl::Status Unsupported(const std::string& field, absl::string_view why) {
 
 std::string MaxOr(int64_t v) { return v < 0 ? "max" : absl::StrCat(v); }
 
-// cpu.shares (2..262144) onto cpu.weight (1..10000), as runc does.
+// cpu.shares (2..262144) onto cpu.weight (1..10000) along the curve that current runc and crun
+// use: it maps the ends onto the ends and the v1 default, 1024, onto the v2 default, 100 (the
+// old linear formula gave 39, quietly lowering every container's weight).
 uint64_t SharesToWeight(uint64_t shares) {
   if (shares == 0) return 0;
-  if (shares < 2) shares = 2;
-  if (shares > 262144) shares = 262144;
-  return 1 + ((shares - 2) * 9999) / 262142;
+  if (shares <= 2) return 1;
+  if (shares >= 262144) return 10000;
+  double l = std::log2(static_cast<double>(shares));
+  double exponent = (l * l + 125 * l) / 612.0 - 7.0 / 34.0;
+  return static_cast<uint64_t>(std::ceil(std::pow(10.0, exponent)));
 }
 
 // blkio weight (10..1000) onto io.weight (1..10000), as runc does.
@@ -82,7 +88,8 @@ absl::StatusOr<std::vector<CgroupWrite>> ConvertResources(const Resources& r) {
     const Resources::Cpu& c = *r.cpu;
     const std::string f = "linux.resources.cpu";
     if (c.shares && *c.shares != 0) {
-      w.push_back({"cpu.weight", absl::StrCat(SharesToWeight(*c.shares)), "cpu", f + ".shares"});
+      uint64_t weight = SharesToWeight(*c.shares);
+      w.push_back({"cpu.weight", absl::StrCat(weight), "cpu", f + ".shares", weight == 100});
     }
     if ((c.quota && *c.quota != 0) || (c.period && *c.period != 0)) {
       std::string quota = c.quota && *c.quota > 0 ? absl::StrCat(*c.quota) : "max";

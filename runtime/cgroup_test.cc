@@ -67,7 +67,7 @@ TEST(CgroupConvert, RuncConversions) {
   for (const CgroupWrite& x : *w) got[x.file] += x.value;
   EXPECT_EQ(got["memory.max"], "1048576");
   EXPECT_EQ(got["memory.swap.max"], "2097152");  // memory+swap minus memory
-  EXPECT_EQ(got["cpu.weight"], "39");            // 1 + (1024-2)*9999/262142
+  EXPECT_EQ(got["cpu.weight"], "100");           // the v1 default maps onto the v2 default
   EXPECT_EQ(got["cpu.max"], "50000 100000");
   EXPECT_EQ(got["pids.max"], "max");
   EXPECT_EQ(got["io.weight"], "default 4950");  // 1 + (500-10)*9999/990
@@ -125,6 +125,20 @@ TEST_F(FakeCgroupfs, MissingControllerNamesItAndTheFieldAndLeavesNothing) {
             std::string::npos)
       << st;
   EXPECT_FALSE(sys::Exists(root_ + "/berth/c2"));
+}
+
+TEST_F(FakeCgroupfs, DefaultCpuSharesNeedNoCpuController) {
+  Offer("hugetlb");
+  Resources r;
+  r.cpu.emplace();
+  r.cpu->shares = 1024;  // what containerd's default spec asks for
+  absl::StatusOr<Cgroup> cg = Cgroup::Open(root_, "/berth/c3");
+  ASSERT_TRUE(cg.ok());
+  EXPECT_TRUE(cg->Create(*ConvertResources(r)).ok());
+  r.cpu->shares = 512;  // a real preference: refused, naming the field
+  absl::Status st = cg->Create(*ConvertResources(r));
+  EXPECT_NE(st.message().find("linux.resources.cpu.shares: the cpu controller"), std::string::npos)
+      << st;
 }
 
 TEST_F(FakeCgroupfs, PathsStayInsideTheHierarchy) {
