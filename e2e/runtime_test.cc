@@ -241,6 +241,55 @@ TEST_F(Runtime, ConsoleSocketReceivesAWorkingPty) {
   close(lfd);
 }
 
+TEST_F(Runtime, UserNamespaceMapsIds) {
+  // The remapped root is not the host's root: it needs to traverse the bundle's directories.
+  chmod(tmp_.path().c_str(), 0755);
+  BusyboxBundle b = Bundle({"sh", "-c", "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox"});
+  b.spec()["linux"]["namespaces"].push_back({{"type", "user"}});
+  b.spec()["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.spec()["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.Write();
+  CommandResult r = Rt({"run", "--bundle", b.dir(), id_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out;
+  // Files owned by the host's root are unmapped, so they show as the overflow uid.
+  EXPECT_NE(r.out.find("65534"), std::string::npos) << r.out;
+}
+
+TEST_F(Runtime, TimeNamespaceOffsetsTheClock) {
+  BusyboxBundle b = Bundle({"cat", "/proc/uptime"});
+  b.spec()["linux"]["namespaces"].push_back({{"type", "time"}});
+  b.spec()["linux"]["timeOffsets"] = {{"boottime", {{"secs", 10 * 86400}, {"nanosecs", 0}}}};
+  b.Write();
+  CommandResult r = Rt({"run", "--bundle", b.dir(), id_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(std::stod(r.out), 10 * 86400.0) << r.out;
+}
+
+TEST_F(Runtime, JoinsANamespaceByPath) {
+  BusyboxBundle first = Bundle({"sleep", "1000"});
+  const std::string pid_file = tmp_.path() + "/pid";
+  ASSERT_EQ(Rt({"run", "--detach", "--bundle", first.dir(), "--pid-file", pid_file, id_}).exit_code,
+            0);
+  int pid = 0;
+  std::ifstream(pid_file) >> pid;
+  const std::string net = "/proc/" + std::to_string(pid) + "/ns/net";
+  char buf[256];
+  ssize_t n = readlink(net.c_str(), buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+
+  BusyboxBundle second(tmp_.path() + "/bundle2", {"readlink", "/proc/self/ns/net"});
+  second.spec()["linux"]["cgroupsPath"] = CgroupParent() + "/" + id_ + "-2";
+  for (auto& ns : second.spec()["linux"]["namespaces"]) {
+    if (ns["type"] == "network") ns["path"] = net;
+  }
+  second.Write();
+  CommandResult r = Rt({"run", "--bundle", second.dir(), id_ + "-2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, std::string(buf, n) + "\n");
+}
+
 TEST_F(Runtime, BadInputGetsAClearErrorAndLeavesNothing) {
   BusyboxBundle b = Bundle({"true"});
   std::ofstream(b.dir() + "/config.json") << "{\"root\": {\"path\": \"rootfs\"}, \"linux\": "

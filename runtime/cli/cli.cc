@@ -48,6 +48,8 @@ const std::vector<FlagSpec> kCreateFlags = {
     {{"no-pivot"}, false, false, "use MS_MOVE and chroot instead of pivot_root"},
     {{"no-new-keyring"}, false, false, "keep the caller's session keyring"},
     {{"preserve-fds"}, true, false, "pass this many fds (from 3 up) to the container"},
+    // Still passed by some callers; berth-runtime never makes itself a subreaper anyway.
+    {{"no-subreaper"}, false, false, "(accepted for compatibility; no effect)"},
 };
 
 absl::StatusOr<CreateOptions> CreateOpts(const Flags& f) {
@@ -246,7 +248,8 @@ std::map<std::string, Command> Commands() {
                 {{"user", "u"}, true, false, "uid[:gid]"},
                 {{"additional-gids", "g"}, true, true, "an additional gid"},
                 {{"no-new-privs"}, false, false, "set no_new_privs"},
-                {{"preserve-fds"}, true, false, "pass this many fds (from 3 up)"}},
+                {{"preserve-fds"}, true, false, "pass this many fds (from 3 up)"},
+                {{"no-subreaper"}, false, false, "(accepted for compatibility; no effect)"}},
                RunExec};
   c["spec"] = {"write a default config.json",
                "",
