@@ -419,6 +419,18 @@ absl::Status ParseHooks(const Obj& o, Hooks* h) {
   return list("poststop", &h->poststop);
 }
 
+// Parses a JSON document that must be an object; `what` names it in messages.
+absl::StatusOr<json> ParseObject(const std::string& text, absl::string_view what) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not valid JSON: ", e.what()));
+  }
+  if (!doc.is_object()) return Invalid(std::string(what), "expected a JSON object");
+  return doc;
+}
+
 }  // namespace
 
 bool Spec::HasNamespace(const std::string& type) const { return FindNamespace(type) != nullptr; }
@@ -431,13 +443,7 @@ const Namespace* Spec::FindNamespace(const std::string& type) const {
 }
 
 absl::StatusOr<Spec> ParseSpec(const std::string& text) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json is not valid JSON: ", e.what()));
-  }
-  if (!doc.is_object()) return Invalid("config.json", "expected a JSON object");
+  ASSIGN_OR_RETURN(json doc, ParseObject(text, "config.json"));
   Obj o(doc, "");
   Spec s;
   s.raw_json = text;
@@ -470,26 +476,14 @@ absl::StatusOr<Spec> ParseSpec(const std::string& text) {
 }
 
 absl::StatusOr<Resources> ParseResources(const std::string& text) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("resources are not valid JSON: ", e.what()));
-  }
-  if (!doc.is_object()) return Invalid("resources", "expected a JSON object");
+  ASSIGN_OR_RETURN(json doc, ParseObject(text, "resources"));
   Resources r;
   RETURN_IF_ERROR(ParseResources(Obj(doc, "resources"), &r));
   return r;
 }
 
 absl::StatusOr<Process> ParseProcess(const std::string& text) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("process.json is not valid JSON: ", e.what()));
-  }
-  if (!doc.is_object()) return Invalid("process", "expected a JSON object");
+  ASSIGN_OR_RETURN(json doc, ParseObject(text, "process"));
   Process p;
   RETURN_IF_ERROR(ParseProcessObj(Obj(doc, "process"), &p));
   return p;
