@@ -12,48 +12,13 @@
 #include "absl/status/statusor.h"
 #include "e2e/harness/bundle.h"
 #include "e2e/harness/process.h"
+#include "e2e/harness/runtime_fixture.h"
 #include "runtime/cgroup.h"
 
 namespace berth::e2e {
 namespace {
 
-const std::string kRuntime = Runfile("runtime/berth-runtime");
-
-class Runtime : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    id_ = "rt-" + std::to_string(getpid()) + "-" +
-          ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  }
-  void TearDown() override {
-    if (geteuid() != 0) return;
-    Rt({"delete", "--force", id_});
-    // The parent cgroup is this test's own; the container's was removed by delete.
-    if (absl::StatusOr<std::string> mount = runtime::FindCgroup2Mount(); mount.ok()) {
-      rmdir((*mount + CgroupParent()).c_str());
-    }
-  }
-  std::string CgroupParent() const { return "/berth-test-" + std::to_string(getpid()); }
-  CommandResult Rt(std::vector<std::string> args) {
-    args.insert(args.begin(), {kRuntime, "--root", tmp_.path() + "/state"});
-    return RunCommand(args);
-  }
-  std::string State() {
-    CommandResult r = Rt({"state", id_});
-    auto j = nlohmann::json::parse(r.out, nullptr, false);
-    return j.is_discarded() ? "gone" : j["status"].get<std::string>();
-  }
-  BusyboxBundle Bundle(const std::vector<std::string>& args) {
-    BusyboxBundle b(tmp_.path() + "/bundle", args);
-    b.spec()["linux"]["cgroupsPath"] = CgroupParent() + "/" + id_;
-    b.Write();
-    return b;
-  }
-
-  ShortTempDir tmp_{"berth-rt"};
-  std::string id_;
-};
+using Runtime = RuntimeTest;
 
 std::string HostNs(const std::string& kind) {
   char buf[256];

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,14 +19,40 @@
 #include "common/syscall.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/linux/capabilities.h"
 #include "runtime/linux/channel.h"
 #include "runtime/linux/clone.h"
 #include "runtime/linux/init.h"
+#include "runtime/linux/process.h"
 #include "runtime/linux/rootfs.h"
+#include "runtime/linux/seccomp.h"
 #include "spdlog/spdlog.h"
 
 namespace berth::runtime {
 namespace {
+
+// A hard limit above the runtime's own can only be set with CAP_SYS_RESOURCE. Without it the
+// container could never start; say so at create, naming the limit.
+absl::Status CheckRlimits(const std::vector<Rlimit>& rlimits) {
+  absl::StatusOr<std::string> status = sys::ReadFile("/proc/self/status");
+  const bool can_raise = status.ok() && HasEffectiveCap(*status, 24 /* CAP_SYS_RESOURCE */);
+  for (const Rlimit& r : rlimits) {
+    if (r.soft > r.hard) {
+      return absl::InvalidArgumentError(absl::StrCat("process.rlimits: ", r.type, " soft limit ",
+                                                     r.soft, " is above its hard limit ", r.hard));
+    }
+    absl::StatusOr<int> resource = RlimitResource(r.type);
+    if (!resource.ok()) return resource.status();
+    rlimit own{};
+    ::getrlimit(*resource, &own);
+    if (r.hard > own.rlim_max && !can_raise) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "process.rlimits: ", r.type, " hard limit ", r.hard, " is above berth-runtime's own (",
+          own.rlim_max, "), which it cannot raise without CAP_SYS_RESOURCE"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status CheckSpec(const Spec& spec, const CreateOptions& o) {
   if (!spec.process) {
@@ -56,6 +83,8 @@ absl::Status CheckSpec(const Spec& spec, const CreateOptions& o) {
       !spec.hooks.poststart.empty() || !spec.hooks.poststop.empty()) {
     return absl::UnimplementedError("hooks: not supported yet by berth-runtime");
   }
+  RETURN_IF_ERROR(CheckLsmLabels(*spec.process));
+  RETURN_IF_ERROR(CheckRlimits(spec.process->rlimits));
   return ValidateSysctl(spec);
 }
 
@@ -128,6 +157,12 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
     return absl::NotFoundError(absl::StrCat("root.path: ", rootfs, " does not exist"));
   }
 
+  // Capabilities and the seccomp filter are resolved now, so that a bad profile fails here.
+  ProcessSecurity security;
+  ASSIGN_OR_RETURN(security.capabilities, ResolveProcessCapabilities(*spec.process));
+  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp, SeccompFilter::FromSpec(*text));
+  security.seccomp = seccomp.get();
+
   RETURN_IF_ERROR(store.Reserve(o.id));
   absl::Cleanup unreserve = [&] { store.Remove(o.id).IgnoreError(); };
 
@@ -186,7 +221,8 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
                   .preserve_fds = o.preserve_fds,
                   .sync_fd = child_end.get(),
                   .start_fd = start_fd.get(),
-                  .console_fd = console.valid() ? console.get() : -1};
+                  .console_fd = console.valid() ? console.get() : -1,
+                  .security = security};
   std::vector<UniqueFd> join_fds;
   uint64_t flags = 0;
   size_t nkinds = 0;

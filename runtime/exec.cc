@@ -1,6 +1,7 @@
 // exec: a new process in a running container's namespaces and cgroup.
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,8 +33,11 @@ struct JoinFd {
   _exit(code);
 }
 
-[[noreturn]] void ExecChild(const ExecOptions& o, const std::vector<JoinFd>& join, int err_fd,
-                            int console_fd) {
+[[noreturn]] void ExecChild(const ExecOptions& o, const ProcessSecurity& security,
+                            const std::vector<JoinFd>& join, int err_fd, int console_fd) {
+  // A copy of berth-runtime until it execs: not dumpable, so processes already in the
+  // container cannot open /proc/<pid>/exe and reach the runtime binary (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ResetSignals();
   auto fail = [err_fd](const absl::Status& st, int code) { FailExec(err_fd, st, code); };
   for (const JoinFd& j : join) {
@@ -47,7 +51,7 @@ struct JoinFd {
     }
     ::close(console_fd);
   }
-  if (absl::Status st = SetupProcess(o.process, /*set_groups=*/true); !st.ok()) fail(st, 1);
+  if (absl::Status st = SetupProcess(o.process, security); !st.ok()) fail(st, 1);
   CloseFdsFrom(3 + o.preserve_fds);
   ExecFailure f = ExecProcess(o.process);
   FailExec(err_fd, f.status, f.exit_code);
@@ -69,6 +73,12 @@ absl::StatusOr<int> Exec(StateStore& store, const ExecOptions& o) {
   }
   ASSIGN_OR_RETURN(std::string config, store.LoadConfig(o.id));
   ASSIGN_OR_RETURN(Spec spec, ParseSpec(config));
+  RETURN_IF_ERROR(CheckLsmLabels(o.process));
+  // Exec'd processes get the container's seccomp profile and their own capabilities.
+  ProcessSecurity security;
+  ASSIGN_OR_RETURN(security.capabilities, ResolveProcessCapabilities(o.process));
+  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp, SeccompFilter::FromSpec(config));
+  security.seccomp = seccomp.get();
 
   // Open every namespace of the init, then check that the init is still the same process:
   // otherwise the fds could belong to whatever reused its pid.
@@ -112,7 +122,7 @@ absl::StatusOr<int> Exec(StateStore& store, const ExecOptions& o) {
   if (pid < 0) return ErrnoStatus("clone3", errno);
   if (pid == 0) {
     err_read.Reset();
-    ExecChild(o, join, err_write.get(), console.valid() ? console.get() : -1);
+    ExecChild(o, security, join, err_write.get(), console.valid() ? console.get() : -1);
   }
   err_write.Reset();
   console.Reset();

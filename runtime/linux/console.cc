@@ -37,9 +37,14 @@ absl::Status SetupConsole(int console_socket, const std::optional<ConsoleSize>& 
     if (::ioctl(master.get(), TIOCSWINSZ, &ws) != 0) return ErrnoStatus("ioctl(TIOCSWINSZ)", errno);
   }
   if (bind_dev_console) {
+    // Mounted through an fd opened without following links: an image's /dev/console symlink
+    // must not choose where the pty gets bound.
     int c = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (c >= 0) ::close(c);
-    if (::mount(name.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) != 0) {
+    if (c < 0) return ErrnoStatus("open(/dev/console, O_NOFOLLOW)", errno);
+    UniqueFd console(c);
+    const std::string at = absl::StrCat("/proc/self/fd/", console.get());
+    const std::string from = absl::StrCat("/proc/self/fd/", slave.get());
+    if (::mount(from.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       return ErrnoStatus(absl::StrCat("mount(", name, ", /dev/console)"), errno);
     }
   }

@@ -84,6 +84,9 @@ absl::Status Setup(const InitConfig& c) {
 }  // namespace
 
 void RunInit(const InitConfig& c) {
+  // Until it execs, this process is a copy of berth-runtime: not dumpable, so that nothing in
+  // the container can open /proc/<pid>/exe and reach the runtime binary (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // If berth-runtime dies while we are being set up, so do we; cleared once we are ready.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (absl::Status st = Setup(c); !st.ok()) Fail(c.sync_fd, st, 1);
@@ -99,7 +102,7 @@ void RunInit(const InitConfig& c) {
   if (!go.ok() || *go != "start") _exit(1);
 
   const Process& p = *c.spec->process;
-  if (absl::Status st = SetupProcess(p, /*set_groups=*/true); !st.ok()) {
+  if (absl::Status st = SetupProcess(p, c.security); !st.ok()) {
     std::fprintf(stderr, "berth-runtime: %s\n", std::string(st.message()).c_str());
     Fail(conn, st, 1);
   }

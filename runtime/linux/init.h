@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/linux/process.h"
 #include "runtime/spec.h"
 
 namespace berth::runtime {
@@ -25,6 +26,7 @@ struct InitConfig {
   int sync_fd = -1;     // to the parent: setup result
   int start_fd = -1;    // listening socket that `start` connects to
   int console_fd = -1;  // connected console socket, when process.terminal
+  ProcessSecurity security;
   // Namespaces to join, as open fds, in the order to join them (user first).
   std::vector<std::pair<int, int>> join;  // {fd, CLONE_NEW* type}
 };

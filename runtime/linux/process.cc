@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/safe_path.h"
+#include "common/status_macros.h"
 #include "common/syscall.h"
 
 namespace berth::runtime {
@@ -39,14 +41,9 @@ constexpr RlimitName kRlimits[] = {
 
 absl::Status SetRlimits(const std::vector<Rlimit>& rlimits) {
   for (const Rlimit& r : rlimits) {
-    int resource = -1;
-    for (const RlimitName& n : kRlimits) {
-      if (r.type == n.name) resource = n.resource;
-    }
-    if (resource < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("process.rlimits: unknown limit \"", r.type, "\""));
-    }
+    absl::StatusOr<int> found = RlimitResource(r.type);
+    if (!found.ok()) return found.status();
+    const int resource = *found;
     rlimit lim{.rlim_cur = r.soft, .rlim_max = r.hard};
     if (::setrlimit(resource, &lim) != 0) {
       int err = errno;
@@ -73,7 +70,14 @@ std::string EnvValue(const std::vector<std::string>& env, absl::string_view key)
 
 }  // namespace
 
-absl::Status SetupProcess(const Process& p, bool set_groups) {
+absl::StatusOr<int> RlimitResource(const std::string& name) {
+  for (const RlimitName& n : kRlimits) {
+    if (name == n.name) return n.resource;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("process.rlimits: unknown limit \"", name, "\""));
+}
+
+absl::Status SetupProcess(const Process& p, const ProcessSecurity& sec) {
   if (absl::Status st = SetRlimits(p.rlimits); !st.ok()) return st;
   if (p.oom_score_adj) {
     std::string v = absl::StrCat(*p.oom_score_adj);
@@ -83,14 +87,15 @@ absl::Status SetupProcess(const Process& p, bool set_groups) {
       return ErrnoStatus(absl::StrCat("write(/proc/self/oom_score_adj, ", v, ")"), errno);
     }
   }
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return ErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  if (sec.seccomp != nullptr && !p.no_new_privileges) {
+    if (absl::Status st = sec.seccomp->Load(); !st.ok()) return st;
   }
-  if (set_groups) {
-    std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-    if (::setgroups(groups.size(), groups.data()) != 0) {
-      return ErrnoStatus("setgroups(process.user.additionalGids)", errno);
-    }
+  if (sec.capabilities) {
+    if (absl::Status st = ApplyBoundingSet(*sec.capabilities); !st.ok()) return st;
+  }
+  std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+  if (::setgroups(groups.size(), groups.data()) != 0) {
+    return ErrnoStatus("setgroups(process.user.additionalGids)", errno);
   }
   if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) {
     return ErrnoStatus(absl::StrCat("setresgid(", p.user.gid, ")"), errno);
@@ -98,8 +103,47 @@ absl::Status SetupProcess(const Process& p, bool set_groups) {
   if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) {
     return ErrnoStatus(absl::StrCat("setresuid(", p.user.uid, ")"), errno);
   }
+  if (sec.capabilities) {
+    if (absl::Status st = ApplyCapabilitySets(*sec.capabilities); !st.ok()) return st;
+  }
   if (p.user.umask) ::umask(*p.user.umask);
-  if (::chdir(p.cwd.c_str()) != 0) return ErrnoStatus(absl::StrCat("chdir(", p.cwd, ")"), errno);
+  // The cwd is resolved inside the container's root and may not pass through /proc magic
+  // links: a cwd of /proc/self/fd/N must not lead to a directory outside (CVE-2024-21626).
+  absl::StatusOr<UniqueFd> root = sys::Open("/", O_PATH | O_DIRECTORY);
+  if (!root.ok()) return root.status();
+  absl::StatusOr<UniqueFd> cwd = OpenInRoot(root->get(), p.cwd, O_PATH | O_DIRECTORY);
+  if (!cwd.ok()) return Annotate(cwd.status(), absl::StrCat("process.cwd ", p.cwd));
+  if (::fchdir(cwd->get()) != 0) return ErrnoStatus(absl::StrCat("chdir(", p.cwd, ")"), errno);
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  }
+  if (sec.seccomp != nullptr && p.no_new_privileges) {
+    if (absl::Status st = sec.seccomp->Load(); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<CapabilityMasks>> ResolveProcessCapabilities(const Process& p) {
+  if (!p.capabilities) return std::optional<CapabilityMasks>();
+  absl::StatusOr<CapabilityMasks> m = ResolveCapabilities(*p.capabilities);
+  if (!m.ok()) return m.status();
+  return std::optional<CapabilityMasks>(*m);
+}
+
+absl::Status CheckLsmLabels(const Process& p) {
+  if (!p.apparmor_profile.empty()) {
+    return absl::UnimplementedError(
+        absl::StrCat("process.apparmorProfile \"", p.apparmor_profile, "\": ",
+                     sys::Exists("/sys/kernel/security/apparmor")
+                         ? "berth-runtime does not apply AppArmor profiles"
+                         : "AppArmor is not enabled on this host"));
+  }
+  if (!p.selinux_label.empty()) {
+    return absl::UnimplementedError(absl::StrCat("process.selinuxLabel \"", p.selinux_label, "\": ",
+                                                 sys::Exists("/sys/fs/selinux/enforce")
+                                                     ? "berth-runtime does not apply SELinux labels"
+                                                     : "SELinux is not enabled on this host"));
+  }
   return absl::OkStatus();
 }
 

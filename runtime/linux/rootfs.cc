@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "absl/strings/match.h"
@@ -159,6 +160,22 @@ absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& opts) {
   return absl::OkStatus();
 }
 
+// The /dev/null that masks files must be the null device itself. A rootfs whose /dev/null is a
+// symlink or a regular file would otherwise decide what gets bound over the masked paths — a
+// link to a writable host-facing file such as /proc/sys/kernel/core_pattern, say (the
+// CVE-2025-31133 family).
+absl::StatusOr<UniqueFd> OpenRealDevNull() {
+  ASSIGN_OR_RETURN(UniqueFd fd, sys::Open("/dev/null", O_PATH | O_NOFOLLOW));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("fstat(/dev/null)", errno);
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3) {
+    return absl::FailedPreconditionError(
+        "refusing to mask paths with the container's /dev/null: it is not the null device "
+        "(1:3), it may be a link planted by the image");
+  }
+  return fd;
+}
+
 absl::Status FinalizeRootfs(const Spec& spec) {
   for (const std::string& p : spec.linux.readonly_paths) {
     if (!sys::Exists(p)) continue;
@@ -166,13 +183,21 @@ absl::Status FinalizeRootfs(const Spec& spec) {
     RETURN_IF_ERROR(
         DoMount("", p, "", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC | LockedFlags(p), "", p));
   }
+  UniqueFd null;
   for (const std::string& p : spec.linux.masked_paths) {
+    // The target is opened without following a final symlink, and mounted through its fd.
+    absl::StatusOr<UniqueFd> target = sys::Open(p, O_PATH | O_NOFOLLOW);
+    if (!target.ok()) continue;
     struct stat st;
-    if (::stat(p.c_str(), &st) != 0) continue;
+    if (::fstat(target->get(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    const std::string at = FdPath(target->get());
     if (S_ISDIR(st.st_mode)) {
-      RETURN_IF_ERROR(DoMount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0,mode=0755", p));
+      RETURN_IF_ERROR(DoMount("tmpfs", at, "tmpfs", MS_RDONLY, "size=0,mode=0755", p));
     } else {
-      RETURN_IF_ERROR(DoMount("/dev/null", p, "", MS_BIND, "", p));
+      if (!null.valid()) {
+        ASSIGN_OR_RETURN(null, OpenRealDevNull());
+      }
+      RETURN_IF_ERROR(DoMount(FdPath(null.get()), at, "", MS_BIND, "", p));
     }
   }
   if (spec.root_readonly) {
