@@ -19,6 +19,7 @@
 #include "common/syscall.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/hooks.h"
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/channel.h"
 #include "runtime/linux/clone.h"
@@ -77,11 +78,6 @@ absl::Status CheckSpec(const Spec& spec, const CreateOptions& o) {
   const Namespace* user = spec.FindNamespace("user");
   if (user != nullptr && user->path.empty() && spec.linux.uid_mappings.empty()) {
     return absl::InvalidArgumentError("linux.uidMappings: a new user namespace needs id mappings");
-  }
-  if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
-      !spec.hooks.create_container.empty() || !spec.hooks.start_container.empty() ||
-      !spec.hooks.poststart.empty() || !spec.hooks.poststop.empty()) {
-    return absl::UnimplementedError("hooks: not supported yet by berth-runtime");
   }
   RETURN_IF_ERROR(CheckLsmLabels(*spec.process));
   RETURN_IF_ERROR(CheckRlimits(spec.process->rlimits));
@@ -222,7 +218,10 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
                   .sync_fd = child_end.get(),
                   .start_fd = start_fd.get(),
                   .console_fd = console.valid() ? console.get() : -1,
-                  .security = security};
+                  .security = security,
+                  .hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
+                           !spec.hooks.create_container.empty() ||
+                           !spec.hooks.start_container.empty()};
   std::vector<UniqueFd> join_fds;
   uint64_t flags = 0;
   size_t nkinds = 0;
@@ -270,15 +269,6 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
   if (cgroup && !into_cgroup) RETURN_IF_ERROR(cgroup->AddProcess(pid));
   if (init.new_user_ns) RETURN_IF_ERROR(WriteIdMaps(pid, spec));
   if (init.new_user_ns) RETURN_IF_ERROR(SendMessage(parent_end.get(), "mapped"));
-  absl::StatusOr<std::string> reply = ReceiveMessage(parent_end.get());
-  if (!reply.ok()) {
-    std::move(kill_init).Cancel();
-    return absl::InternalError(
-        absl::StrCat("container init exited during setup", WaitDescription(pid)));
-  }
-  absl::StatusOr<std::string> ready = ParseReply(*reply);
-  if (!ready.ok()) return Annotate(ready.status(), "container init");
-
   ContainerState st{.id = o.id,
                     .pid = pid,
                     .pid_start_time = ProcessStartTime(pid),
@@ -288,6 +278,27 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
                     .cgroup_dir = cgroup ? cgroup->dir() : "",
                     .annotations = spec.annotations,
                     .oci_version = spec.oci_version};
+  for (;;) {
+    absl::StatusOr<std::string> reply = ReceiveMessage(parent_end.get());
+    if (!reply.ok()) {
+      std::move(kill_init).Cancel();
+      return absl::InternalError(
+          absl::StrCat("container init exited during setup", WaitDescription(pid)));
+    }
+    if (*reply == "hooks") {
+      // The init has its mounts and waits before pivot_root: prestart and createRuntime
+      // hooks run now, in the runtime's namespaces.
+      const std::string state = StateJsonAs(st, Status::kCreating);
+      absl::Status hooks = RunHooks(spec.hooks.prestart, "prestart", state);
+      if (hooks.ok()) hooks = RunHooks(spec.hooks.create_runtime, "createRuntime", state);
+      if (!hooks.ok()) return hooks;
+      RETURN_IF_ERROR(SendMessage(parent_end.get(), "state " + state));
+      continue;
+    }
+    absl::StatusOr<std::string> ready = ParseReply(*reply);
+    if (!ready.ok()) return Annotate(ready.status(), "container init");
+    break;
+  }
   RETURN_IF_ERROR(store.SaveConfig(o.id, *text));
   RETURN_IF_ERROR(store.Save(st));
   if (!o.pid_file.empty()) {

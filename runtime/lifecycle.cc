@@ -16,8 +16,10 @@
 #include "common/syscall.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
+#include "runtime/hooks.h"
 #include "runtime/linux/channel.h"
 #include "runtime/wait.h"
+#include "spdlog/spdlog.h"
 
 namespace berth::runtime {
 namespace {
@@ -32,6 +34,11 @@ absl::StatusOr<Cgroup> CgroupOf(const ContainerState& s) {
     return absl::DataLossError(absl::StrCat("cgroup ", s.cgroup_dir, " is not under ", mount));
   }
   return Cgroup::Open(mount, s.cgroup_dir.substr(mount.size()));
+}
+
+absl::StatusOr<Spec> LoadSpec(const StateStore& store, const std::string& id) {
+  ASSIGN_OR_RETURN(std::string config, store.LoadConfig(id));
+  return ParseSpec(config);
 }
 
 absl::Status NotRunning(const ContainerState& s, Status st) {
@@ -80,8 +87,15 @@ absl::Status Start(StateStore& store, const std::string& id) {
   RETURN_IF_ERROR(SendMessage(conn.get(), "start"));
   // The connection is close-on-exec in the init: a close means the program is running.
   absl::StatusOr<std::string> reply = ReceiveMessage(conn.get());
-  if (!reply.ok()) return absl::OkStatus();
-  return Annotate(ParseReply(*reply).status(), "starting the container process");
+  if (reply.ok()) return Annotate(ParseReply(*reply).status(), "starting the container process");
+  // Running. poststart hooks may fail without stopping anything, as the spec says.
+  absl::StatusOr<Spec> spec = LoadSpec(store, id);
+  if (spec.ok() && !spec->hooks.poststart.empty()) {
+    absl::Status hooks =
+        RunHooks(spec->hooks.poststart, "poststart", StateJsonAs(s, Status::kRunning));
+    if (!hooks.ok()) spdlog::warn("{}", std::string(hooks.message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Kill(StateStore& store, const std::string& id, int signal, bool all) {
@@ -129,6 +143,12 @@ absl::Status Delete(StateStore& store, const std::string& id, bool force) {
       RETURN_IF_ERROR(cg->KillAll());
       RETURN_IF_ERROR(cg->Remove());
     }
+  }
+  absl::StatusOr<Spec> spec = LoadSpec(store, id);
+  if (spec.ok() && !spec->hooks.poststop.empty()) {
+    absl::Status hooks =
+        RunHooks(spec->hooks.poststop, "poststop", StateJsonAs(s, Status::kStopped));
+    if (!hooks.ok()) spdlog::warn("{}", std::string(hooks.message()));
   }
   return store.Remove(id);
 }

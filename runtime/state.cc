@@ -168,14 +168,17 @@ Status StateStore::StatusOf(const ContainerState& s) const {
   return Status::kRunning;
 }
 
-std::string StateStore::StateJson(const ContainerState& s) const {
-  Status st = StatusOf(s);
+std::string StateJsonAs(const ContainerState& s, Status st) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id},
             {"status", StatusName(st)},    {"pid", st == Status::kStopped ? 0 : s.pid},
             {"bundle", s.bundle},          {"rootfs", s.rootfs},
             {"created", s.created},        {"owner", ""}};
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   return j.dump(2);
+}
+
+std::string StateStore::StateJson(const ContainerState& s) const {
+  return StateJsonAs(s, StatusOf(s));
 }
 
 }  // namespace berth::runtime

@@ -68,6 +68,10 @@ class StateStore {
   std::string root_;
 };
 
+// The runtime-spec state document for `state` with the given status: what `state` prints and
+// what hooks read on stdin.
+std::string StateJsonAs(const ContainerState& state, Status status);
+
 // The start time of `pid` (clock ticks since boot), or 0 when it does not exist or is a zombie.
 uint64_t ProcessStartTime(pid_t pid);
 

@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/path.h"
 #include "common/safe_path.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
+#include "runtime/hooks.h"
 #include "runtime/linux/channel.h"
 #include "runtime/linux/console.h"
 #include "runtime/linux/process.h"
@@ -22,6 +25,30 @@
 
 namespace berth::runtime {
 namespace {
+
+// The state JSON from the parent, for createContainer and startContainer hooks.
+std::string g_hook_state;
+
+// With the mounts in place: the parent runs prestart and createRuntime hooks (in the runtime's
+// namespaces) and sends the state; then createContainer hooks run here, in the container's.
+absl::Status BeforePivot(const InitConfig& c) {
+  if (!c.hooks) return absl::OkStatus();
+  RETURN_IF_ERROR(SendMessage(c.sync_fd, "hooks"));
+  ASSIGN_OR_RETURN(std::string reply, ReceiveMessage(c.sync_fd));
+  ASSIGN_OR_RETURN(std::string text, ParseReply(reply));
+  absl::string_view state(text);
+  if (!absl::ConsumePrefix(&state, "state ")) return absl::InternalError("expected the state");
+  g_hook_state = std::string(state);
+  return RunHooks(c.spec->hooks.create_container, "createContainer", g_hook_state);
+}
+
+// The state as startContainer hooks see it: created, about to run.
+std::string CreatedState() {
+  nlohmann::json j = nlohmann::json::parse(g_hook_state, nullptr, false);
+  if (j.is_discarded()) return g_hook_state;
+  j["status"] = "created";
+  return j.dump(2);
+}
 
 absl::Status Setup(const InitConfig& c) {
   const Spec& spec = *c.spec;
@@ -49,7 +76,8 @@ absl::Status Setup(const InitConfig& c) {
   RootfsOptions ro{.rootfs = c.rootfs,
                    .no_pivot = c.no_pivot,
                    .in_user_ns = c.new_user_ns || spec.HasNamespace("user"),
-                   .cgroup_dir = c.cgroup_dir};
+                   .cgroup_dir = c.cgroup_dir,
+                   .before_pivot = [&c] { return BeforePivot(c); }};
   // The working directory must exist before the root changes; create it as root, inside.
   if (spec.process) {
     ASSIGN_OR_RETURN(UniqueFd rootfd, sys::Open(c.rootfs, O_PATH | O_DIRECTORY));
@@ -102,6 +130,11 @@ void RunInit(const InitConfig& c) {
   if (!go.ok() || *go != "start") _exit(1);
 
   const Process& p = *c.spec->process;
+  if (absl::Status st = RunHooks(c.spec->hooks.start_container, "startContainer", CreatedState());
+      !st.ok()) {
+    std::fprintf(stderr, "berth-runtime: %s\n", std::string(st.message()).c_str());
+    Fail(conn, st, 1);
+  }
   if (absl::Status st = SetupProcess(p, c.security); !st.ok()) {
     std::fprintf(stderr, "berth-runtime: %s\n", std::string(st.message()).c_str());
     Fail(conn, st, 1);

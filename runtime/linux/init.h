@@ -27,6 +27,8 @@ struct InitConfig {
   int start_fd = -1;    // listening socket that `start` connects to
   int console_fd = -1;  // connected console socket, when process.terminal
   ProcessSecurity security;
+  // Ask the parent to run prestart/createRuntime hooks, and receive the state for ours.
+  bool hooks = false;
   // Namespaces to join, as open fds, in the order to join them (user first).
   std::vector<std::pair<int, int>> join;  // {fd, CLONE_NEW* type}
 };

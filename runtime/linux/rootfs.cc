@@ -151,6 +151,7 @@ absl::Status PrepareRootfs(const Spec& spec, const RootfsOptions& opts) {
   RETURN_IF_ERROR(CreateSpecDevices(root_fd.get(), spec.linux.devices, opts.in_user_ns));
   RETURN_IF_ERROR(CreateDevSymlinks(root_fd.get()));
 
+  if (opts.before_pivot) RETURN_IF_ERROR(opts.before_pivot());
   // A shared rootfs cannot be pivoted; the spec may have asked for shared propagation of /.
   if (prop & MS_SHARED) {
     RETURN_IF_ERROR(DoMount("", opts.rootfs, "", MS_PRIVATE, "", opts.rootfs));

@@ -4,6 +4,7 @@
 #ifndef BERTH_RUNTIME_LINUX_ROOTFS_H_
 #define BERTH_RUNTIME_LINUX_ROOTFS_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,6 +18,9 @@ struct RootfsOptions {
   bool in_user_ns = false;  // device nodes are bound from the host, not made with mknod
   // The cgroup the container lives in, for a "cgroup" mount without a cgroup namespace.
   std::string cgroup_dir;
+  // Called with every mount in place, just before the root changes: where the prestart,
+  // createRuntime and createContainer hooks run.
+  std::function<absl::Status()> before_pivot;
 };
 
 // Everything up to and including the switch of root. Runs in the container's mount namespace.
