@@ -16,6 +16,8 @@
 #include "common/syscall.h"
 #include "common/version.h"
 #include "runtime/cli/flags.h"
+#include "runtime/cli/introspect.h"
+#include "runtime/cli/update.h"
 #include "runtime/container.h"
 #include "runtime/spec.h"
 #include "spdlog/spdlog.h"
@@ -98,6 +100,23 @@ absl::StatusOr<int> RunList(StateStore& store, const Flags& f) {
   }
   if (!quiet && format == "json") std::printf("%s\n", all.dump().c_str());
   return 0;
+}
+
+absl::StatusOr<int> RunEvents(StateStore& store, const Flags& f) {
+  ASSIGN_OR_RETURN(std::string id, OneId(f));
+  ASSIGN_OR_RETURN(bool once, f.GetBool("stats"));
+  ASSIGN_OR_RETURN(int interval, f.GetInt("interval", 5));
+  for (;;) {
+    ASSIGN_OR_RETURN(ContainerState s, store.Load(id));
+    if (store.StatusOf(s) == Status::kStopped) {
+      return absl::FailedPreconditionError(absl::StrCat("container \"", id, "\" is stopped"));
+    }
+    nlohmann::json event = {{"type", "stats"}, {"id", id}, {"data", CgroupStats(s.cgroup_dir)}};
+    std::printf("%s\n", event.dump().c_str());
+    std::fflush(stdout);
+    if (once) return 0;
+    ::sleep(static_cast<unsigned>(interval > 0 ? interval : 1));
+  }
 }
 
 absl::StatusOr<int> RunExec(StateStore& store, const Flags& f) {
@@ -204,19 +223,8 @@ std::map<std::string, Command> Commands() {
                    RETURN_IF_ERROR(Resume(s, id));
                    return 0;
                  }};
-  c["update"] = {"change a container's resource limits",
-                 "<container-id>",
-                 {{{"resources", "r"}, true, false, "linux.resources JSON file, or - for stdin"}},
-                 [](StateStore& s, const Flags& f) -> absl::StatusOr<int> {
-                   ASSIGN_OR_RETURN(std::string id, OneId(f));
-                   if (!f.Has("resources"))
-                     return absl::InvalidArgumentError("--resources is required");
-                   std::string file = f.Get("resources");
-                   ASSIGN_OR_RETURN(std::string text,
-                                    sys::ReadFile(file == "-" ? "/dev/stdin" : file));
-                   RETURN_IF_ERROR(Update(s, id, text));
-                   return 0;
-                 }};
+  c["update"] = {"change a container's resource limits", "<container-id>", UpdateFlags(),
+                 RunUpdate};
   c["ps"] = {"list the processes of a container",
              "<container-id>",
              {{{"format", "f"}, true, false, "table or json"}},
@@ -265,7 +273,19 @@ std::map<std::string, Command> Commands() {
                  RETURN_IF_ERROR(sys::WriteFileAtomic(file, DefaultSpecJson(), 0644));
                  return 0;
                }};
-  for (const char* name : {"checkpoint", "restore", "events", "features"}) {
+  c["features"] = {"print what this runtime supports, as JSON",
+                   "",
+                   {},
+                   [](StateStore&, const Flags&) -> absl::StatusOr<int> {
+                     std::printf("%s\n", Features().dump(2).c_str());
+                     return 0;
+                   }};
+  c["events"] = {"print a container's cgroup statistics as JSON",
+                 "<container-id>",
+                 {{{"stats"}, false, false, "print them once and exit"},
+                  {{"interval"}, true, false, "seconds between samples (default 5)"}},
+                 RunEvents};
+  for (const char* name : {"checkpoint", "restore"}) {
     c[name] = {"(not supported)", "", {}, [name](StateStore&, const Flags&) -> absl::StatusOr<int> {
                  return absl::UnimplementedError(
                      absl::StrCat("berth-runtime has no \"", name, "\" command"));

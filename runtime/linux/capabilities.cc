@@ -97,6 +97,12 @@ absl::StatusOr<int> CapabilityNumber(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown capability \"", name, "\""));
 }
 
+absl::StatusOr<std::string> CapabilityName(int number) {
+  if (number < 0 || number > kLastCap)
+    return absl::NotFoundError(absl::StrCat("capability ", number));
+  return std::string(kNames[number]);
+}
+
 absl::StatusOr<uint64_t> OwnBoundingSet() {
   ASSIGN_OR_RETURN(std::string status, sys::ReadFile("/proc/self/status"));
   absl::optional<uint64_t> v = CapLine(status, "CapBnd:");

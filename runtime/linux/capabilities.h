@@ -19,6 +19,8 @@ struct CapabilityMasks {
 
 // "CAP_NET_ADMIN" → 12. Names are checked case-sensitively, as the spec writes them.
 absl::StatusOr<int> CapabilityNumber(const std::string& name);
+// 12 → "CAP_NET_ADMIN"; NOT_FOUND past the last capability berth-runtime knows.
+absl::StatusOr<std::string> CapabilityName(int number);
 
 // Turns the spec's names into masks. A name the kernel does not know, or a capability that
 // berth-runtime itself does not hold (so it could never grant it), is an error naming both.
