@@ -2,6 +2,7 @@
 // rlimits, no_new_privs, and the defences against runc's known CVEs. Needs root.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -179,6 +180,25 @@ TEST_F(RuntimeSecurity, PlantedDevNullIsNotUsedForMasking) {
   CommandResult r = Rt({"create", "--bundle", b.dir(), id_});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("it is not the null device"), std::string::npos) << r.err;
+}
+
+// A mount destination that an image routes through a symlink to a host path still lands inside
+// the rootfs.
+TEST_F(RuntimeSecurity, MountDestinationSymlinksResolveInsideTheRootfs) {
+  const std::string host_target = tmp_.path() + "/host-target";
+  ASSERT_EQ(mkdir(host_target.c_str(), 0755), 0);
+  BusyboxBundle b = Bundle({"true"});
+  ASSERT_EQ(symlink(host_target.c_str(), (b.rootfs() + "/escape").c_str()), 0);
+  b.spec()["mounts"].push_back({{"destination", "/escape/x"},
+                                {"type", "tmpfs"},
+                                {"source", "tmpfs"},
+                                {"options", {"size=1m"}}});
+  b.Write();
+  CommandResult r = Rt({"run", "--bundle", b.dir(), id_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  struct stat st;
+  EXPECT_NE(stat((host_target + "/x").c_str(), &st), 0) << "created on the host";
+  EXPECT_EQ(stat((b.rootfs() + host_target + "/x").c_str(), &st), 0) << "not inside the rootfs";
 }
 
 }  // namespace
