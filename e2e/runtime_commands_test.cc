@@ -83,5 +83,21 @@ TEST_F(RuntimeCommands, FeaturesDescribeTheRuntime) {
   EXPECT_EQ(f["linux"]["capabilities"][0], "CAP_CHOWN");
 }
 
+TEST_F(RuntimeCommands, SchedulerAndIoPriorityApply) {
+  BusyboxBundle b = Bundle({"sh", "-c", "cat /proc/self/stat | cut -d' ' -f19,41; ionice -p $$"});
+  b.spec()["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 7}};
+  b.spec()["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 0}};
+  b.Write();
+  CommandResult r = Rt({"run", "--bundle", b.dir(), id_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("7 3\n"), std::string::npos) << "nice 7, policy SCHED_BATCH: " << r.out;
+  EXPECT_NE(r.out.find("idle"), std::string::npos) << r.out;
+
+  b.spec()["process"]["scheduler"] = {{"policy", "SCHED_SOMETIMES"}};
+  b.Write();
+  CommandResult bad = Rt({"run", "--bundle", b.dir(), id_ + "-bad"});
+  EXPECT_NE(bad.err.find("process.scheduler.policy: unknown policy"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace berth::e2e

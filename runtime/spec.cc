@@ -182,6 +182,23 @@ absl::Status ParseProcessObj(const Obj& o, Process* p) {
   RETURN_IF_ERROR(o.Str("apparmorProfile", &p->apparmor_profile));
   RETURN_IF_ERROR(o.Num("oomScoreAdj", &p->oom_score_adj));
   RETURN_IF_ERROR(o.Str("selinuxLabel", &p->selinux_label));
+  ASSIGN_OR_RETURN(std::optional<Obj> sched, o.Sub("scheduler"));
+  if (sched) {
+    Scheduler& sc = p->scheduler.emplace();
+    RETURN_IF_ERROR(sched->Str("policy", &sc.policy));
+    RETURN_IF_ERROR(sched->Num("nice", &sc.nice));
+    RETURN_IF_ERROR(sched->Num("priority", &sc.priority));
+    RETURN_IF_ERROR(sched->StrList("flags", &sc.flags));
+    RETURN_IF_ERROR(sched->Num("runtime", &sc.runtime));
+    RETURN_IF_ERROR(sched->Num("deadline", &sc.deadline));
+    RETURN_IF_ERROR(sched->Num("period", &sc.period));
+  }
+  ASSIGN_OR_RETURN(std::optional<Obj> io, o.Sub("ioPriority"));
+  if (io) {
+    IoPriority& ip = p->io_priority.emplace();
+    RETURN_IF_ERROR(io->Str("class", &ip.io_class));
+    RETURN_IF_ERROR(io->Num("priority", &ip.priority));
+  }
   return absl::OkStatus();
 }
 

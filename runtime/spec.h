@@ -38,6 +38,21 @@ struct ConsoleSize {
   uint32_t width = 0;
 };
 
+// process.scheduler (runtime-spec 1.2): sched_setattr(2) fields.
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE
+  int32_t nice = 0;
+  int32_t priority = 0;
+  std::vector<std::string> flags;
+  uint64_t runtime = 0, deadline = 0, period = 0;
+};
+
+// process.ioPriority: ioprio_set(2).
+struct IoPriority {
+  std::string io_class;  // IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE
+  int32_t priority = 0;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -51,6 +66,8 @@ struct Process {
   std::string apparmor_profile;
   std::optional<int> oom_score_adj;
   std::string selinux_label;
+  std::optional<Scheduler> scheduler;
+  std::optional<IoPriority> io_priority;
 };
 
 struct Mount {

@@ -68,6 +68,82 @@ std::string EnvValue(const std::vector<std::string>& env, absl::string_view key)
   return "";
 }
 
+// struct sched_attr from <linux/sched/types.h>, which glibc 2.36 does not wrap.
+struct SchedAttr {
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+absl::Status SetScheduler(const Scheduler& s) {
+  static const std::pair<const char*, uint32_t> kPolicies[] = {
+      {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
+      {"SCHED_BATCH", 3}, {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
+  };
+  static const std::pair<const char*, uint64_t> kFlags[] = {
+      {"SCHED_FLAG_RESET_ON_FORK", 0x01},  {"SCHED_FLAG_RECLAIM", 0x02},
+      {"SCHED_FLAG_DL_OVERRUN", 0x04},     {"SCHED_FLAG_KEEP_POLICY", 0x08},
+      {"SCHED_FLAG_KEEP_PARAMS", 0x10},    {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+      {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
+  };
+  SchedAttr attr{};
+  attr.size = sizeof(attr);
+  bool known = false;
+  for (const auto& [name, v] : kPolicies) {
+    if (s.policy == name) {
+      attr.sched_policy = v;
+      known = true;
+    }
+  }
+  if (!known) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("process.scheduler.policy: unknown policy \"", s.policy, "\""));
+  }
+  for (const std::string& f : s.flags) {
+    bool found = false;
+    for (const auto& [name, v] : kFlags) {
+      if (f == name) {
+        attr.sched_flags |= v;
+        found = true;
+      }
+    }
+    if (!found) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("process.scheduler.flags: unknown flag \"", f, "\""));
+    }
+  }
+  attr.sched_nice = s.nice;
+  attr.sched_priority = static_cast<uint32_t>(s.priority);
+  attr.sched_runtime = s.runtime;
+  attr.sched_deadline = s.deadline;
+  attr.sched_period = s.period;
+  if (::syscall(SYS_sched_setattr, 0, &attr, 0) != 0) {
+    return ErrnoStatus(absl::StrCat("sched_setattr(", s.policy, ")"), errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetIoPriority(const IoPriority& io) {
+  int cls = io.io_class == "IOPRIO_CLASS_RT"     ? 1
+            : io.io_class == "IOPRIO_CLASS_BE"   ? 2
+            : io.io_class == "IOPRIO_CLASS_IDLE" ? 3
+                                                 : 0;
+  if (cls == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("process.ioPriority.class: unknown class \"", io.io_class, "\""));
+  }
+  const int value = (cls << 13) | (io.priority & 0x1fff);
+  if (::syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, value) != 0) {
+    return ErrnoStatus(absl::StrCat("ioprio_set(", io.io_class, ", ", io.priority, ")"), errno);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<int> RlimitResource(const std::string& name) {
@@ -86,6 +162,12 @@ absl::Status SetupProcess(const Process& p, const ProcessSecurity& sec) {
     if (::write(fd->get(), v.data(), v.size()) < 0) {
       return ErrnoStatus(absl::StrCat("write(/proc/self/oom_score_adj, ", v, ")"), errno);
     }
+  }
+  if (p.scheduler) {
+    if (absl::Status st = SetScheduler(*p.scheduler); !st.ok()) return st;
+  }
+  if (p.io_priority) {
+    if (absl::Status st = SetIoPriority(*p.io_priority); !st.ok()) return st;
   }
   if (sec.seccomp != nullptr && !p.no_new_privileges) {
     if (absl::Status st = sec.seccomp->Load(); !st.ok()) return st;
