@@ -19,11 +19,12 @@ scripts/install-deps.sh
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 bazel build -c opt \
   "--per_file_copt=services/version/version_service.cc@-DBERTH_REVISION=\"$revision\"" \
-  //services/daemon:berthd //ctl:berth
+  //services/daemon:berthd //ctl:berth //runtime:berth-runtime
 
 install -d "$PREFIX/bin"
-install -m 0755 bazel-bin/services/daemon/berthd bazel-bin/ctl/berth "$PREFIX/bin/"
-echo "setup: installed berthd and berth in $PREFIX/bin"
+install -m 0755 bazel-bin/services/daemon/berthd bazel-bin/ctl/berth \
+  bazel-bin/runtime/berth-runtime "$PREFIX/bin/"
+echo "setup: installed berthd, berth and berth-runtime in $PREFIX/bin"
 
 # Restart berthd on the freshly installed binary. Only the pid that berthd itself recorded in
 # its root lock is stopped.
@@ -45,3 +46,20 @@ done
 echo "setup: berthd is running (root $ROOT, state $STATE, log $LOG)"
 
 "$PREFIX/bin/berth" -H "unix://$STATE/berthd.sock" version
+
+# Until the engine runs containers from images (berth run), the main job runs one through
+# berth-runtime directly: a bundle made from Debian's static busybox.
+bundle="$ROOT/demo/bundle"
+rm -rf "$bundle"
+install -d "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys"
+cp /bin/busybox "$bundle/rootfs/bin/busybox"
+for applet in sh echo hostname; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
+(cd "$bundle" && "$PREFIX/bin/berth-runtime" spec)
+python3 - "$bundle/config.json" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["sh", "-c", "echo hello from berth, in $(hostname), as pid $$"]
+json.dump(spec, open(sys.argv[1], "w"), indent=2)
+PY
+"$PREFIX/bin/berth-runtime" --root "$STATE/runtime" run --bundle "$bundle" "demo-$$"
