@@ -46,6 +46,23 @@ CREATE TABLE lease_resources (
   FOREIGN KEY (namespace, lease) REFERENCES leases(namespace, id) ON DELETE CASCADE
 );
 )sql"},
+      {2, "images", R"sql(
+-- A name pointing at a manifest or index in the content store. The name is a normalised
+-- reference ("docker.io/library/busybox:latest"), unique per namespace.
+CREATE TABLE images (
+  namespace          TEXT NOT NULL REFERENCES namespaces(name) ON DELETE RESTRICT,
+  name               TEXT NOT NULL,
+  target_media_type  TEXT NOT NULL,
+  target_digest      TEXT NOT NULL,
+  target_size        INTEGER NOT NULL,
+  target_annotations TEXT NOT NULL DEFAULT '{}',
+  labels             TEXT NOT NULL DEFAULT '{}',
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+CREATE INDEX images_by_target ON images(namespace, target_digest);
+)sql"},
   };
   return *schema;
 }
