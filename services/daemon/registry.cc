@@ -9,7 +9,9 @@
 #include "common/syscall.h"
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
+#include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
+#include "services/metadata/image_records.h"
 #include "services/version/version_service.h"
 
 namespace berth::daemon {
@@ -42,8 +44,23 @@ absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> SharedState::Metadata(
   absl::MutexLock l(&mu_);
   if (metadata_ == nullptr) {
     ASSIGN_OR_RETURN(metadata_, metadata::MetadataStore::Open(root));
+    // Image records live in this database whether or not the images service is hosted here,
+    // so the content they reference is always a root.
+    metadata_->gc->AddRoots(metadata::ImageRoots);
   }
   return metadata_;
+}
+
+absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> SharedState::Content(
+    const std::string& root) {
+  ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md, Metadata(root));
+  absl::MutexLock l(&mu_);
+  if (content_ == nullptr) {
+    ASSIGN_OR_RETURN(content_,
+                     content::local::LocalContentStore::Open(root + "/content", md->db.get()));
+    md->gc->AddSweeper(content_);
+  }
+  return content_;
 }
 
 const std::vector<ServiceDef>& ServiceDefs() {
@@ -60,10 +77,8 @@ const std::vector<ServiceDef>& ServiceDefs() {
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
-         ASSIGN_OR_RETURN(
-             std::shared_ptr<content::local::LocalContentStore> store,
-             content::local::LocalContentStore::Open(ctx.config.root + "/content", md->db.get()));
-         md->gc->AddSweeper(store);
+         ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
+                          ctx.shared->Content(ctx.config.root));
          // The lambda keeps the database alive as long as the store that points into it.
          return std::make_unique<services::ContentService>(
              store, [md] { return md->gc->Collect().status(); });
@@ -73,6 +88,14 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
          return std::make_unique<services::LeasesService>(md);
+       }},
+      {"images", "berth.services.images.v1.Images",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
+                          ctx.shared->Content(ctx.config.root));
+         return std::make_unique<services::ImagesService>(store, md);
        }},
   };
   return *defs;

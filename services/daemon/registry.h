@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "services/content/local/local_store.h"
 #include "services/daemon/daemon_config.h"
 #include "services/introspection/introspection_service.h"
 #include "services/metadata/store.h"
@@ -46,10 +47,15 @@ class Channels {
 class SharedState {
  public:
   absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> Metadata(const std::string& root);
+  // The content store of the root, shared by the content and images services (one store, so
+  // one commit lock against the collector's sweep).
+  absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> Content(
+      const std::string& root);
 
  private:
   absl::Mutex mu_;
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
 };
 
 struct ServiceContext {

@@ -1,0 +1,391 @@
+#include "services/images/images_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/digest.h"
+#include "common/filter.h"
+#include "common/grpc_status.h"
+#include "common/status_macros.h"
+#include "services/common/proto_time.h"
+#include "services/common/request_metadata.h"
+#include "services/images/exporter.h"
+#include "services/images/importer.h"
+#include "services/images/oci.h"
+#include "services/images/reference.h"
+#include "services/metadata/content_records.h"
+#include "services/metadata/image_records.h"
+#include "spdlog/spdlog.h"
+
+namespace berth::services {
+namespace {
+
+namespace pb = ::berth::services::images::v1;
+namespace md = ::berth::metadata;
+namespace img = ::berth::images;
+
+constexpr int kDefaultExportChunk = 1 << 20;
+constexpr int kMaxExportChunk = 3 << 20;  // under gRPC's 4 MiB message limit
+constexpr int kMinExportChunk = 4 << 10;
+
+void ToProto(const md::ImageRecord& r, pb::Image* out) {
+  out->set_name(r.name);
+  out->mutable_labels()->insert(r.labels.begin(), r.labels.end());
+  auto* t = out->mutable_target();
+  t->set_media_type(r.target.media_type);
+  t->set_digest(r.target.digest);
+  t->set_size(r.target.size);
+  t->mutable_annotations()->insert(r.target.annotations.begin(), r.target.annotations.end());
+  services::ToProto(r.created_at, out->mutable_created_at());
+  services::ToProto(r.updated_at, out->mutable_updated_at());
+}
+
+absl::StatusOr<md::ImageTarget> TargetFromProto(const ::berth::types::v1::Descriptor& d,
+                                                absl::string_view what) {
+  absl::StatusOr<Digest> digest = Digest::Parse(d.digest());
+  if (!digest.ok()) return Annotate(digest.status(), absl::StrCat(what, ": target"));
+  const img::Kind kind = img::KindOf(d.media_type());
+  if (kind != img::Kind::kIndex && kind != img::Kind::kManifest) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": target media type \"", d.media_type(),
+                     "\" is neither an OCI/Docker manifest nor an index"));
+  }
+  if (d.size() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": target size must be positive"));
+  }
+  return md::ImageTarget{.media_type = d.media_type(),
+                         .digest = digest->ToString(),
+                         .size = d.size(),
+                         .annotations = {d.annotations().begin(), d.annotations().end()}};
+}
+
+absl::optional<std::string> ImageField(const md::ImageRecord& r,
+                                       const std::vector<std::string>& f) {
+  if (f.size() == 1 && f[0] == "name") return r.name;
+  if (f.size() == 2 && f[0] == "target" && f[1] == "digest") return r.target.digest;
+  if (f.size() == 2 && f[0] == "target" && (f[1] == "mediatype" || f[1] == "media_type")) {
+    return r.target.media_type;
+  }
+  if (f.size() == 2 && f[0] == "labels") {
+    auto it = r.labels.find(f[1]);
+    if (it != r.labels.end()) return it->second;
+  }
+  return absl::nullopt;
+}
+
+absl::StatusOr<std::string> NormalizeName(const std::string& name, absl::string_view call) {
+  absl::StatusOr<std::string> n = img::Normalize(name);
+  if (!n.ok()) return Annotate(n.status(), call);
+  return n;
+}
+
+absl::Status NotFound(const std::string& ns, const std::string& name) {
+  return absl::NotFoundError(
+      absl::StrCat("image \"", name, "\" not found in namespace \"", ns, "\""));
+}
+
+bool LooksLikeDigestPrefix(const std::string& s) {
+  absl::string_view hex = s;
+  absl::ConsumePrefix(&hex, "sha256:");
+  if (hex.size() < 4 || hex.size() > 64) return false;
+  return std::all_of(hex.begin(), hex.end(),
+                     [](char c) { return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f'); });
+}
+
+// The image `source` names: by name, or else by a unique prefix of its target digest.
+absl::StatusOr<md::ImageRecord> FindImage(md::Db& db, const std::string& ns,
+                                          const std::string& source) {
+  absl::StatusOr<std::string> name = img::Normalize(source);
+  if (name.ok()) {
+    ASSIGN_OR_RETURN(absl::optional<md::ImageRecord> r, md::GetImage(db, ns, *name));
+    if (r.has_value()) return *std::move(r);
+  }
+  if (!LooksLikeDigestPrefix(source)) {
+    if (!name.ok()) return name.status();
+    return NotFound(ns, *name);
+  }
+  const std::string prefix =
+      absl::StartsWith(source, "sha256:") ? source : absl::StrCat("sha256:", source);
+  std::vector<md::ImageRecord> found;
+  std::set<std::string> targets;
+  RETURN_IF_ERROR(md::ForEachImage(db, ns, [&](md::ImageRecord r) {
+    if (absl::StartsWith(r.target.digest, prefix)) {
+      targets.insert(r.target.digest);
+      found.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  }));
+  if (targets.empty()) return NotFound(ns, source);
+  if (targets.size() > 1) {
+    return absl::FailedPreconditionError(absl::StrCat("digest prefix \"", source, "\" matches ",
+                                                      targets.size(), " images; give more digits"));
+  }
+  return found.front();
+}
+
+absl::optional<img::Platform> PlatformFromProto(const ::berth::types::v1::Platform& p) {
+  if (p.os().empty() && p.architecture().empty()) return absl::nullopt;
+  return img::Platform{.os = p.os().empty() ? "linux" : p.os(),
+                       .architecture = p.architecture().empty() ? img::HostPlatform().architecture
+                                                                : p.architecture(),
+                       .variant = p.variant()};
+}
+
+}  // namespace
+
+ImagesService::ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
+                             std::shared_ptr<::berth::metadata::MetadataStore> md)
+    : store_(std::move(store)), md_(std::move(md)) {}
+
+grpc::Status ImagesService::Get(grpc::ServerContext* context, const pb::GetImageRequest* request,
+                                pb::GetImageResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::StatusOr<std::string> name = NormalizeName(request->name(), "images Get");
+  if (!name.ok()) return ToGrpcStatus(name.status());
+  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
+    ASSIGN_OR_RETURN(absl::optional<md::ImageRecord> r, md::GetImage(db, *ns, *name));
+    if (!r.has_value()) return NotFound(*ns, *name);
+    ToProto(*r, response->mutable_image());
+    return absl::OkStatus();
+  });
+  return ToGrpcStatus(st);
+}
+
+grpc::Status ImagesService::List(grpc::ServerContext* context, const pb::ListImagesRequest* request,
+                                 pb::ListImagesResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::StatusOr<Filter> filter =
+      Filter::Parse({request->filters().begin(), request->filters().end()});
+  if (!filter.ok()) return ToGrpcStatus(Annotate(filter.status(), "images List"));
+  return ToGrpcStatus(md_->db->View([&](md::Db& db) {
+    return md::ForEachImage(db, *ns, [&](md::ImageRecord r) {
+      if (filter->Match([&](const std::vector<std::string>& f) { return ImageField(r, f); })) {
+        ToProto(r, response->add_images());
+      }
+      return absl::OkStatus();
+    });
+  }));
+}
+
+grpc::Status ImagesService::Create(grpc::ServerContext* context,
+                                   const pb::CreateImageRequest* request,
+                                   pb::CreateImageResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string name, NormalizeName(request->image().name(), "images Create"));
+    const std::string what = absl::StrCat("images Create of \"", name, "\"");
+    ASSIGN_OR_RETURN(md::ImageTarget target, TargetFromProto(request->image().target(), what));
+    md::Labels labels(request->image().labels().begin(), request->image().labels().end());
+    RETURN_IF_ERROR(Annotate(md::ValidateLabels(labels), what));
+    const absl::Time now = absl::Now();
+    md::ImageRecord r{.ns = *ns,
+                      .name = name,
+                      .target = std::move(target),
+                      .labels = std::move(labels),
+                      .created_at = now,
+                      .updated_at = now};
+    RETURN_IF_ERROR(md_->db->Update([&](md::Db& db) -> absl::Status {
+      RETURN_IF_ERROR(md::EnsureNamespace(db, *ns, now));
+      return md::InsertImage(db, r);
+    }));
+    ToProto(r, response->mutable_image());
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus(st);
+}
+
+grpc::Status ImagesService::Update(grpc::ServerContext* context,
+                                   const pb::UpdateImageRequest* request,
+                                   pb::UpdateImageResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string name, NormalizeName(request->image().name(), "images Update"));
+    const std::string what = absl::StrCat("images Update of \"", name, "\"");
+    std::vector<std::string> paths(request->update_mask().paths().begin(),
+                                   request->update_mask().paths().end());
+    if (paths.empty()) paths = {"target", "labels"};
+    const md::Labels given(request->image().labels().begin(), request->image().labels().end());
+    md::ImageRecord r;
+    RETURN_IF_ERROR(md_->db->Update([&](md::Db& db) -> absl::Status {
+      ASSIGN_OR_RETURN(absl::optional<md::ImageRecord> cur, md::GetImage(db, *ns, name));
+      if (!cur.has_value()) return NotFound(*ns, name);
+      r = *std::move(cur);
+      for (const std::string& p : paths) {
+        if (p == "target") {
+          ASSIGN_OR_RETURN(r.target, TargetFromProto(request->image().target(), what));
+        } else if (p == "labels") {
+          r.labels = given;
+        } else if (absl::StartsWith(p, "labels.") && p.size() > 7) {
+          const std::string key = p.substr(7);
+          auto it = given.find(key);
+          if (it == given.end()) {
+            r.labels.erase(key);
+          } else {
+            r.labels[key] = it->second;
+          }
+        } else {
+          return absl::InvalidArgumentError(
+              absl::StrCat(what, ": cannot update field \"", p,
+                           "\"; only \"target\", \"labels\" and \"labels.<key>\" can change"));
+        }
+      }
+      RETURN_IF_ERROR(Annotate(md::ValidateLabels(r.labels), what));
+      r.updated_at = absl::Now();
+      return md::UpdateImage(db, r);
+    }));
+    ToProto(r, response->mutable_image());
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus(st);
+}
+
+grpc::Status ImagesService::Delete(grpc::ServerContext* context,
+                                   const pb::DeleteImageRequest* request,
+                                   google::protobuf::Empty*) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::StatusOr<std::string> name = NormalizeName(request->name(), "images Delete");
+  if (!name.ok()) return ToGrpcStatus(name.status());
+  absl::Status st = md_->db->Update([&](md::Db& db) -> absl::Status {
+    ASSIGN_OR_RETURN(bool removed, md::DeleteImage(db, *ns, *name));
+    return removed ? absl::OkStatus() : NotFound(*ns, *name);
+  });
+  if (!st.ok()) return ToGrpcStatus(st);
+  absl::Status gc = md_->gc->Collect().status();
+  if (!gc.ok()) {
+    if (request->sync()) {
+      return ToGrpcStatus(
+          Annotate(gc, absl::StrCat("image \"", *name, "\" was deleted, but garbage collection")));
+    }
+    spdlog::warn("garbage collection after deleting image {}: {}", *name, gc.ToString());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Tag(grpc::ServerContext* context, const pb::TagImageRequest* request,
+                                pb::TagImageResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string target, NormalizeName(request->target(), "images Tag"));
+    md::ImageRecord r;
+    const absl::Time now = absl::Now();
+    RETURN_IF_ERROR(md_->db->Update([&](md::Db& db) -> absl::Status {
+      ASSIGN_OR_RETURN(md::ImageRecord src, FindImage(db, *ns, request->source()));
+      r = std::move(src);
+      r.name = target;
+      r.created_at = r.updated_at = now;
+      return md::PutImage(db, r);
+    }));
+    ToProto(r, response->mutable_image());
+    return absl::OkStatus();
+  }();
+  return ToGrpcStatus(Annotate(st, "images Tag"));
+}
+
+grpc::Status ImagesService::Import(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<pb::ImportImageResponse, pb::ImportImageRequest>* stream) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  pb::ImportImageRequest req;
+  if (!stream->Read(&req)) {
+    return ToGrpcStatus(absl::InvalidArgumentError("images Import: the stream carried no archive"));
+  }
+  img::ImportOptions opts{
+      .ns = *ns, .base_name = req.base_name(), .platform = PlatformFromProto(req.platform())};
+  if (!opts.base_name.empty()) {
+    absl::StatusOr<std::string> base = NormalizeName(opts.base_name, "images Import: base name");
+    if (!base.ok()) return ToGrpcStatus(base.status());
+  }
+  bool first = true;
+  auto source = [&]() -> absl::StatusOr<absl::string_view> {
+    if (context->IsCancelled()) return absl::CancelledError("images Import: the client went away");
+    if (first) {
+      first = false;
+      if (!req.data().empty()) return absl::string_view(req.data());
+    }
+    do {
+      if (!stream->Read(&req)) return absl::string_view();
+    } while (req.data().empty());
+    return absl::string_view(req.data());
+  };
+  auto progress = [&](const img::ImportProgress& p) {
+    pb::ImportImageResponse resp;
+    auto* pp = resp.add_progress();
+    pp->set_ref(p.ref);
+    pp->set_status(p.status);
+    pp->set_offset(p.offset);
+    pp->set_total(p.total);
+    stream->Write(resp);
+  };
+  absl::StatusOr<std::vector<md::ImageRecord>> images =
+      img::ImportArchive(*store_, *md_, opts, source, progress);
+  if (!images.ok()) return ToGrpcStatus(Annotate(images.status(), "load"));
+  pb::ImportImageResponse done;
+  for (const md::ImageRecord& r : *images) ToProto(r, done.add_images());
+  stream->Write(done);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Export(grpc::ServerContext* context,
+                                   const pb::ExportImageRequest* request,
+                                   grpc::ServerWriter<pb::ExportImageResponse>* writer) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  if (request->names().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("save: name at least one image"));
+  }
+  std::vector<md::ImageRecord> images;
+  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
+    for (const std::string& n : request->names()) {
+      ASSIGN_OR_RETURN(md::ImageRecord r, FindImage(db, *ns, n));
+      images.push_back(std::move(r));
+    }
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return ToGrpcStatus(Annotate(st, "save"));
+  int chunk = request->chunk_size() <= 0 ? kDefaultExportChunk : request->chunk_size();
+  chunk = std::clamp(chunk, kMinExportChunk, kMaxExportChunk);
+
+  pb::ExportImageResponse resp;
+  std::string* buf = resp.mutable_data();
+  auto flush = [&]() -> absl::Status {
+    if (buf->empty()) return absl::OkStatus();
+    if (!writer->Write(resp)) return absl::CancelledError("save: the client went away");
+    buf->clear();
+    return absl::OkStatus();
+  };
+  auto sink = [&](absl::string_view data) -> absl::Status {
+    while (!data.empty()) {
+      const size_t n = std::min(data.size(), static_cast<size_t>(chunk) - buf->size());
+      buf->append(data.data(), n);
+      data.remove_prefix(n);
+      if (buf->size() >= static_cast<size_t>(chunk)) RETURN_IF_ERROR(flush());
+    }
+    return absl::OkStatus();
+  };
+  img::ExportOptions opts{.ns = *ns,
+                          .format = request->format() == pb::EXPORT_FORMAT_OCI
+                                        ? img::ArchiveFormat::kOci
+                                        : img::ArchiveFormat::kDocker,
+                          .platform = PlatformFromProto(request->platform())};
+  st = img::ExportArchive(*store_, opts, images, sink);
+  if (st.ok()) st = flush();
+  return ToGrpcStatus(Annotate(st, "save"));
+}
+
+}  // namespace berth::services

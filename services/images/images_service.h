@@ -1,0 +1,54 @@
+// berth.services.images.v1.Images: image records in the metadata database (names normalised as
+// Docker does), and Import/Export of image archives through the content store. Pull and Push
+// are not served yet (UNIMPLEMENTED).
+#ifndef BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
+#define BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
+
+#include <memory>
+
+#include "berth/services/images/v1/images.grpc.pb.h"
+#include "services/content/content_store.h"
+#include "services/metadata/store.h"
+
+namespace berth::services {
+
+class ImagesService final : public ::berth::services::images::v1::Images::Service {
+ public:
+  ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
+                std::shared_ptr<::berth::metadata::MetadataStore> md);
+
+  grpc::Status Get(grpc::ServerContext* context,
+                   const ::berth::services::images::v1::GetImageRequest* request,
+                   ::berth::services::images::v1::GetImageResponse* response) override;
+  grpc::Status List(grpc::ServerContext* context,
+                    const ::berth::services::images::v1::ListImagesRequest* request,
+                    ::berth::services::images::v1::ListImagesResponse* response) override;
+  grpc::Status Create(grpc::ServerContext* context,
+                      const ::berth::services::images::v1::CreateImageRequest* request,
+                      ::berth::services::images::v1::CreateImageResponse* response) override;
+  grpc::Status Update(grpc::ServerContext* context,
+                      const ::berth::services::images::v1::UpdateImageRequest* request,
+                      ::berth::services::images::v1::UpdateImageResponse* response) override;
+  grpc::Status Delete(grpc::ServerContext* context,
+                      const ::berth::services::images::v1::DeleteImageRequest* request,
+                      google::protobuf::Empty* response) override;
+  grpc::Status Tag(grpc::ServerContext* context,
+                   const ::berth::services::images::v1::TagImageRequest* request,
+                   ::berth::services::images::v1::TagImageResponse* response) override;
+  grpc::Status Import(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<::berth::services::images::v1::ImportImageResponse,
+                               ::berth::services::images::v1::ImportImageRequest>* stream) override;
+  grpc::Status Export(
+      grpc::ServerContext* context,
+      const ::berth::services::images::v1::ExportImageRequest* request,
+      grpc::ServerWriter<::berth::services::images::v1::ExportImageResponse>* writer) override;
+
+ private:
+  const std::shared_ptr<::berth::content::ContentStore> store_;
+  const std::shared_ptr<::berth::metadata::MetadataStore> md_;
+};
+
+}  // namespace berth::services
+
+#endif  // BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_

@@ -1,0 +1,397 @@
+#include "services/images/importer.h"
+
+#include <map>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/digest.h"
+#include "common/status_macros.h"
+#include "services/images/docker_archive.h"
+#include "services/images/reference.h"
+#include "services/images/walk.h"
+#include "services/metadata/content_records.h"
+#include "services/metadata/lease_records.h"
+#include "spdlog/spdlog.h"
+
+namespace berth::images {
+namespace {
+
+using ::berth::content::ContentStore;
+using metadata::Db;
+
+constexpr size_t kChunk = 1 << 20;
+constexpr int64_t kProgressEvery = 8 << 20;
+// A load that outlives this (a daemon that died mid-load) is collected anyway.
+constexpr absl::Duration kLeaseLifetime = absl::Hours(1);
+constexpr char kBlobPrefix[] = "blobs/sha256/";
+
+struct Stored {
+  std::string digest;
+  int64_t size = 0;
+  std::string head;  // first bytes, for the compression magic
+};
+
+absl::Status CheckDigest(const std::string& expected, const std::string& actual) {
+  if (expected == actual) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("digest mismatch: the file is named for ",
+                                                 expected, " but its bytes hash to ", actual,
+                                                 "; the archive is corrupt"));
+}
+
+std::string NewLeaseId() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  absl::MutexLock l(&mu);
+  return absl::StrFormat("berth.load-%016x", absl::Uniform<uint64_t>(*gen));
+}
+
+bool IsDocumentFile(const std::string& path) {
+  return path == "index.json" || path == "oci-layout" || path == kDockerManifestFile ||
+         path == "repositories";
+}
+
+class Load {
+ public:
+  Load(ContentStore& store, metadata::MetadataStore& md, const ImportOptions& options,
+       const ProgressFn& progress)
+      : store_(store), md_(md), opts_(options), progress_(progress), lease_(NewLeaseId()) {}
+
+  absl::StatusOr<std::vector<metadata::ImageRecord>> Run(ChunkSource source) {
+    const absl::Time now = absl::Now();
+    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
+      RETURN_IF_ERROR(metadata::EnsureNamespace(db, opts_.ns, now));
+      return metadata::InsertLease(db, {.ns = opts_.ns,
+                                        .id = lease_,
+                                        .labels = {{"berth.io/purpose", "load"}},
+                                        .created_at = now,
+                                        .expires_at = now + kLeaseLifetime});
+    }));
+    absl::StatusOr<std::vector<metadata::ImageRecord>> images = RunLeased(std::move(source));
+    if (!images.ok()) {
+      // Whatever this load stored goes with its lease.
+      absl::Status st =
+          md_.db->Update([&](Db& db) { return metadata::DeleteLease(db, opts_.ns, lease_); });
+      if (st.ok()) st = md_.gc->Collect().status();
+      if (!st.ok()) spdlog::warn("cleaning up after a failed load: {}", st.ToString());
+    }
+    return images;
+  }
+
+ private:
+  absl::StatusOr<std::vector<metadata::ImageRecord>> RunLeased(ChunkSource source) {
+    ASSIGN_OR_RETURN(std::unique_ptr<TarReader> tar, TarReader::Open(std::move(source)));
+    int entries = 0;
+    for (;;) {
+      ASSIGN_OR_RETURN(absl::optional<TarEntry> entry, tar->Next());
+      if (!entry.has_value()) break;
+      ++entries;
+      if (entry->type == TarEntry::Type::kLink) {
+        links_[entry->path] = entry->link;
+      } else if (entry->type == TarEntry::Type::kFile) {
+        RETURN_IF_ERROR(
+            Annotate(StoreEntry(*tar, *entry), absl::StrCat("archive entry ", entry->path)));
+      }
+    }
+    if (entries == 0) return absl::InvalidArgumentError("the archive is empty");
+
+    std::vector<metadata::ImageRecord> images;
+    if (docs_.count("index.json") > 0) {
+      ASSIGN_OR_RETURN(images, FromOciLayout());
+    } else if (docs_.count(kDockerManifestFile) > 0) {
+      ASSIGN_OR_RETURN(images, FromDockerArchive());
+    } else {
+      return absl::InvalidArgumentError(
+          "the archive has neither index.json (an OCI image layout) nor manifest.json (a "
+          "docker-archive)");
+    }
+    if (images.empty()) return absl::InvalidArgumentError("the archive holds no image");
+
+    const absl::Time now = absl::Now();
+    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
+      for (metadata::ImageRecord& r : images) {
+        r.created_at = r.updated_at = now;
+        RETURN_IF_ERROR(metadata::PutImage(db, r));
+      }
+      // The images hold their blobs now.
+      return metadata::DeleteLease(db, opts_.ns, lease_);
+    }));
+    for (const metadata::ImageRecord& r : images) {
+      progress_({.ref = r.name, .status = "named", .offset = 0, .total = 0});
+    }
+    return images;
+  }
+
+  absl::Status HoldExisting(const std::string& digest) {
+    return md_.db->Update([&](Db& db) {
+      return metadata::AddLeaseResource(db, opts_.ns, lease_, {.type = "content", .id = digest});
+    });
+  }
+
+  absl::Status StoreEntry(TarReader& tar, const TarEntry& entry) {
+    std::string buf(kChunk, '\0');
+    if (IsDocumentFile(entry.path)) {
+      RETURN_IF_ERROR(CheckDocumentSize(entry.size, entry.path));
+      std::string& doc = docs_[entry.path];
+      doc.clear();
+      for (;;) {
+        ASSIGN_OR_RETURN(size_t n, tar.Read(buf.data(), buf.size()));
+        if (n == 0) break;
+        doc.append(buf.data(), n);
+        RETURN_IF_ERROR(CheckDocumentSize(static_cast<int64_t>(doc.size()), entry.path));
+      }
+      return absl::OkStatus();
+    }
+
+    std::string expected;
+    if (absl::StartsWith(entry.path, kBlobPrefix)) {
+      ASSIGN_OR_RETURN(Digest d, Digest::Parse(absl::StrCat(
+                                     "sha256:", entry.path.substr(sizeof(kBlobPrefix) - 1))));
+      expected = d.ToString();
+      if (store_.GetInfo(opts_.ns, d).ok()) {
+        // Already here: its bytes need not be stored again, but the lease must hold it, and
+        // an archive that lies about its contents is refused all the same.
+        Sha256 hash;
+        for (;;) {
+          ASSIGN_OR_RETURN(size_t n, tar.Read(buf.data(), buf.size()));
+          if (n == 0) break;
+          hash.Update(absl::string_view(buf.data(), n));
+        }
+        RETURN_IF_ERROR(CheckDigest(expected, hash.Final().ToString()));
+        RETURN_IF_ERROR(HoldExisting(expected));
+        files_[entry.path] = {.digest = expected, .size = entry.size, .head = ""};
+        progress_(
+            {.ref = entry.path, .status = "exists", .offset = entry.size, .total = entry.size});
+        return absl::OkStatus();
+      }
+    }
+
+    const std::string ref = absl::StrCat(lease_, "/", entry.path);
+    absl::Status st = WriteBlob(tar, entry, ref, expected, buf);
+    if (!st.ok()) {
+      absl::Status abort = store_.Abort(opts_.ns, ref);
+      if (!abort.ok() && !absl::IsNotFound(abort)) {
+        spdlog::warn("aborting ingest {} after a failed load: {}", ref, abort.ToString());
+      }
+    }
+    return st;
+  }
+
+  absl::Status WriteBlob(TarReader& tar, const TarEntry& entry, const std::string& ref,
+                         const std::string& expected, std::string& buf) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<::berth::content::Writer> w,
+        store_.OpenWriter(
+            opts_.ns, {.ref = ref, .total = entry.size, .expected = expected, .lease = lease_}));
+    if (w->Status().offset != 0) RETURN_IF_ERROR(w->Truncate());
+    Stored stored{.digest = "", .size = 0, .head = ""};
+    int64_t next_report = kProgressEvery;
+    progress_({.ref = entry.path, .status = "loading", .offset = 0, .total = entry.size});
+    for (;;) {
+      ASSIGN_OR_RETURN(size_t n, tar.Read(buf.data(), buf.size()));
+      if (n == 0) break;
+      if (stored.head.size() < 8) stored.head.append(buf.data(), std::min<size_t>(n, 8));
+      RETURN_IF_ERROR(w->Write(absl::string_view(buf.data(), n)));
+      stored.size += static_cast<int64_t>(n);
+      if (stored.size >= next_report) {
+        progress_(
+            {.ref = entry.path, .status = "loading", .offset = stored.size, .total = entry.size});
+        next_report += kProgressEvery;
+      }
+    }
+    stored.digest = w->DigestSoFar().ToString();
+    if (!expected.empty()) RETURN_IF_ERROR(CheckDigest(expected, stored.digest));
+    absl::StatusOr<::berth::content::Info> info = w->Commit({});
+    if (absl::IsAlreadyExists(info.status())) {
+      RETURN_IF_ERROR(HoldExisting(stored.digest));
+    } else if (!info.ok()) {
+      return info.status();
+    }
+    progress_({.ref = entry.path, .status = "done", .offset = stored.size, .total = entry.size});
+    files_[entry.path] = std::move(stored);
+    return absl::OkStatus();
+  }
+
+  // Sets the gc.ref labels that let an image's root keep everything below it.
+  absl::Status Label(const Descriptor& desc, const std::vector<Descriptor>& children) {
+    if (children.empty()) return absl::OkStatus();
+    ::berth::content::Info info{.digest = desc.digest};
+    std::vector<std::string> paths;
+    const Kind kind = KindOf(desc.media_type);
+    for (size_t i = 0; i < children.size(); ++i) {
+      std::string key;
+      if (kind == Kind::kIndex) {
+        key = absl::StrCat(metadata::kGcRefContentLabel, ".m.", i);
+      } else {
+        key = i == 0 ? absl::StrCat(metadata::kGcRefContentLabel, ".config")
+                     : absl::StrCat(metadata::kGcRefContentLabel, ".l.", i - 1);
+      }
+      info.labels[key] = children[i].digest;
+      paths.push_back(absl::StrCat("labels.", key));
+    }
+    return store_.Update(opts_.ns, info, paths).status();
+  }
+
+  absl::Status CheckAndLabel(const Descriptor& target) {
+    WalkOptions wo{.platform = opts_.platform.has_value() ? opts_.platform : HostPlatform()};
+    return Walk(store_, opts_.ns, target, wo,
+                [&](const Descriptor& d, const std::vector<Descriptor>& children) {
+                  return Label(d, children);
+                });
+  }
+
+  absl::StatusOr<std::string> NameFor(const Descriptor& d) {
+    auto annotation = [&](const char* key) -> std::string {
+      auto it = d.annotations.find(key);
+      return it == d.annotations.end() ? "" : it->second;
+    };
+    std::string name = annotation(kContainerdImageName);
+    const std::string ref_name = annotation(kOciRefName);
+    if (name.empty() && !ref_name.empty()) {
+      const bool bare_tag = !absl::StrContains(ref_name, '/') && !absl::StrContains(ref_name, ':');
+      if (!bare_tag) {
+        name = ref_name;
+      } else if (!opts_.base_name.empty()) {
+        ASSIGN_OR_RETURN(Reference base, ParseNormalized(opts_.base_name));
+        name = absl::StrCat(base.Repository(), ":", ref_name);
+      }
+    }
+    if (name.empty()) name = opts_.base_name;
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("index.json: ", KindName(KindOf(d.media_type)), " ", d.digest,
+                       " carries no image name (annotation ", kContainerdImageName,
+                       ", or a full reference in ", kOciRefName, "); give the load a base name"));
+    }
+    absl::StatusOr<std::string> normalized = Normalize(name);
+    if (!normalized.ok()) return Annotate(normalized.status(), "index.json");
+    return normalized;
+  }
+
+  absl::StatusOr<std::vector<metadata::ImageRecord>> FromOciLayout() {
+    if (auto it = docs_.find("oci-layout");
+        it != docs_.end() && !absl::StrContains(it->second, "\"1.0.0\"")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "oci-layout: unsupported imageLayoutVersion (berth reads 1.0.0): ", it->second));
+    }
+    ASSIGN_OR_RETURN(Index index, ParseIndex(docs_["index.json"], "index.json"));
+    std::vector<metadata::ImageRecord> images;
+    for (const Descriptor& d : index.manifests) {
+      ASSIGN_OR_RETURN(std::string name, NameFor(d));
+      RETURN_IF_ERROR(CheckAndLabel(d));
+      metadata::ImageRecord r{.ns = opts_.ns, .name = name};
+      r.target = {.media_type = d.media_type,
+                  .digest = d.digest,
+                  .size = d.size,
+                  .annotations = d.annotations};
+      r.target.annotations.erase(kContainerdImageName);
+      r.target.annotations.erase(kOciRefName);
+      images.push_back(std::move(r));
+    }
+    return images;
+  }
+
+  absl::StatusOr<Stored> Resolve(const std::string& path, absl::string_view role) {
+    std::string p = path;
+    for (int hops = 0; hops < 16; ++hops) {
+      if (auto it = files_.find(p); it != files_.end()) return it->second;
+      auto link = links_.find(p);
+      if (link == links_.end()) break;
+      p = link->second;
+    }
+    return absl::NotFoundError(absl::StrCat(kDockerManifestFile, " names ", role, " \"", path,
+                                            "\", which is not in the archive"));
+  }
+
+  absl::StatusOr<std::vector<metadata::ImageRecord>> FromDockerArchive() {
+    ASSIGN_OR_RETURN(std::vector<DockerArchiveEntry> entries,
+                     ParseDockerManifestFile(docs_[kDockerManifestFile]));
+    std::vector<metadata::ImageRecord> images;
+    for (const DockerArchiveEntry& e : entries) {
+      ASSIGN_OR_RETURN(Stored config, Resolve(e.config, "config"));
+      RETURN_IF_ERROR(CheckDocumentSize(config.size, absl::StrCat("config ", e.config)));
+      std::vector<Descriptor> layers;
+      for (const std::string& l : e.layers) {
+        ASSIGN_OR_RETURN(Stored layer, Resolve(l, "layer"));
+        layers.push_back({.media_type = LayerMediaTypeFromMagic(layer.head),
+                          .digest = layer.digest,
+                          .size = layer.size});
+      }
+      const std::string json = ManifestJson(
+          DockerSchema2Manifest({.digest = config.digest, .size = config.size}, layers),
+          kDockerManifest);
+      ASSIGN_OR_RETURN(Descriptor target, PutDocument(json, kDockerManifest));
+      RETURN_IF_ERROR(CheckAndLabel(target));
+      std::vector<std::string> names;
+      for (const std::string& tag : e.repo_tags) {
+        ASSIGN_OR_RETURN(std::string n, Normalize(tag));
+        names.push_back(n);
+      }
+      if (names.empty() && !opts_.base_name.empty()) {
+        ASSIGN_OR_RETURN(std::string n, Normalize(opts_.base_name));
+        names.push_back(n);
+      }
+      if (names.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kDockerManifestFile, ": the image with config ", e.config,
+                         " has no RepoTags; give the load a base name"));
+      }
+      for (const std::string& n : names) {
+        images.push_back(
+            {.ns = opts_.ns,
+             .name = n,
+             .target = {
+                 .media_type = target.media_type, .digest = target.digest, .size = target.size}});
+      }
+    }
+    return images;
+  }
+
+  absl::StatusOr<Descriptor> PutDocument(const std::string& data, const char* media_type) {
+    const Digest d = Sha256Of(data);
+    Descriptor desc{.media_type = media_type,
+                    .digest = d.ToString(),
+                    .size = static_cast<int64_t>(data.size())};
+    if (store_.GetInfo(opts_.ns, d).ok()) {
+      RETURN_IF_ERROR(HoldExisting(desc.digest));
+      return desc;
+    }
+    const std::string ref = absl::StrCat(lease_, "/", desc.digest);
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<::berth::content::Writer> w,
+        store_.OpenWriter(
+            opts_.ns, {.ref = ref, .total = desc.size, .expected = desc.digest, .lease = lease_}));
+    RETURN_IF_ERROR(w->Write(data));
+    absl::StatusOr<::berth::content::Info> info = w->Commit({});
+    if (absl::IsAlreadyExists(info.status())) {
+      RETURN_IF_ERROR(HoldExisting(desc.digest));
+    } else if (!info.ok()) {
+      return info.status();
+    }
+    return desc;
+  }
+
+  ContentStore& store_;
+  metadata::MetadataStore& md_;
+  const ImportOptions& opts_;
+  const ProgressFn& progress_;
+  const std::string lease_;
+  std::map<std::string, Stored> files_;
+  std::map<std::string, std::string> links_;
+  std::map<std::string, std::string> docs_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<metadata::ImageRecord>> ImportArchive(ContentStore& store,
+                                                                 metadata::MetadataStore& md,
+                                                                 const ImportOptions& options,
+                                                                 ChunkSource source,
+                                                                 const ProgressFn& progress) {
+  Load load(store, md, options, progress);
+  return load.Run(std::move(source));
+}
+
+}  // namespace berth::images
