@@ -29,6 +29,12 @@ int Main(int argc, char** argv) {
   Run run;
   AddVersionCommand(app, &run);
   AddInfoCommand(app, &run);
+  AddImagesCommand(app, &run);
+  AddImageCommand(app, &run);
+  AddLoadCommand(app, &run);
+  AddSaveCommand(app, &run);
+  AddRmiCommand(app, &run);
+  AddTagCommand(app, &run);
 
   try {
     app.parse(argc, argv);

@@ -19,6 +19,12 @@ using Run = std::function<int(const GlobalOptions&)>;
 // Registers `verb` on `app`; `run` is set to the verb's action when the verb is chosen.
 void AddVersionCommand(CLI::App& app, Run* run);
 void AddInfoCommand(CLI::App& app, Run* run);
+void AddImagesCommand(CLI::App& app, Run* run);
+void AddImageCommand(CLI::App& app, Run* run);
+void AddLoadCommand(CLI::App& app, Run* run);
+void AddSaveCommand(CLI::App& app, Run* run);
+void AddRmiCommand(CLI::App& app, Run* run);
+void AddTagCommand(CLI::App& app, Run* run);
 
 }  // namespace berth::ctl
 

@@ -1,0 +1,51 @@
+// berth rmi: removes image names; the blobs nothing else uses are collected before it returns.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "berth/services/images/v1/images.grpc.pb.h"
+#include "ctl/commands.h"
+#include "ctl/image_format.h"
+
+namespace berth::ctl {
+namespace {
+
+namespace pb = berth::services::images::v1;
+
+int RunRmi(const GlobalOptions& global, const std::vector<std::string>& images) {
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  if (!client.ok()) return ReportError(client.status());
+  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
+  auto stub = pb::Images::NewStub((*client)->channel());
+  int rc = 0;
+  for (const std::string& name : images) {
+    pb::GetImageRequest get;
+    get.set_name(name);
+    pb::GetImageResponse image;
+    grpc::Status st = stub->Get((*client)->Context().get(), get, &image);
+    if (st.ok()) {
+      pb::DeleteImageRequest del;
+      del.set_name(image.image().name());
+      del.set_sync(true);
+      google::protobuf::Empty empty;
+      st = stub->Delete((*client)->Context().get(), del, &empty);
+    }
+    if (!st.ok()) {
+      rc = ReportError(CallError(**client, st));
+      continue;
+    }
+    std::printf("Untagged: %s\n", FamiliarName(image.image().name()).c_str());
+  }
+  return rc;
+}
+
+}  // namespace
+
+void AddRmiCommand(CLI::App& app, Run* run) {
+  auto images = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = app.add_subcommand("rmi", "Remove one or more images");
+  cmd->add_option("images", *images, "images to remove")->required();
+  cmd->callback(
+      [run, images] { *run = [images](const GlobalOptions& g) { return RunRmi(g, *images); }; });
+}
+
+}  // namespace berth::ctl
