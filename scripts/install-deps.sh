@@ -13,7 +13,7 @@ packages=(
   # tests and the demo
   busybox-static openssl python3 iproute2 util-linux
   # peers for tests and benchmarks
-  runc containerd
+  runc containerd skopeo
 )
 
 missing=()
