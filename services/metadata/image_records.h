@@ -11,11 +11,16 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "common/sqlite.h"
 #include "services/metadata/gc.h"
 #include "services/metadata/labels.h"
-#include "services/metadata/sqlite.h"
 
 namespace berth::metadata {
+
+// The SQLite wrapper moved to common/; metadata code keeps naming it unqualified.
+using ::berth::sqlite::Db;
+using ::berth::sqlite::Statement;
+using ::berth::sqlite::Transaction;
 
 struct ImageTarget {
   std::string media_type;

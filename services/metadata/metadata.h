@@ -11,10 +11,15 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/sqlite.h"
 #include "services/metadata/migrations.h"
-#include "services/metadata/sqlite.h"
 
 namespace berth::metadata {
+
+// The SQLite wrapper moved to common/; metadata code keeps naming it unqualified.
+using ::berth::sqlite::Db;
+using ::berth::sqlite::Statement;
+using ::berth::sqlite::Transaction;
 
 inline constexpr char kMetadataFile[] = "metadata.db";
 

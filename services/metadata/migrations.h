@@ -11,9 +11,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "services/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 namespace berth::metadata {
+
+// The SQLite wrapper moved to common/; metadata code keeps naming it unqualified.
+using ::berth::sqlite::Db;
+using ::berth::sqlite::Statement;
+using ::berth::sqlite::Transaction;
 
 struct Migration {
   int64_t version;          // 1, 2, 3… in order, no gaps

@@ -1,4 +1,4 @@
-#include "services/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 #include <sqlite3.h>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
-namespace berth::metadata {
+namespace berth::sqlite {
 namespace {
 
 absl::StatusCode CodeFor(int rc) {
@@ -228,4 +228,4 @@ absl::Status Transaction::Commit() {
   return st;
 }
 
-}  // namespace berth::metadata
+}  // namespace berth::sqlite

@@ -2,10 +2,12 @@
 // transactions (Transaction) that roll back unless committed. Every error is an absl::Status
 // naming the statement and carrying sqlite3_errmsg.
 //
-// A Db is one connection and is not for concurrent use: callers serialise access to it (see
-// metadata.h), which also keeps one transaction from picking up another thread's statements.
-#ifndef BERTH_SERVICES_METADATA_SQLITE_H_
-#define BERTH_SERVICES_METADATA_SQLITE_H_
+// A Db is one connection and is not for concurrent use: callers serialise access to it (as
+// services/metadata/metadata.h does), which also keeps one transaction from picking up another
+// thread's statements. It lives in common/ so that snapshotters (which may depend only on common/)
+// keep their own databases with it.
+#ifndef BERTH_COMMON_SQLITE_H_
+#define BERTH_COMMON_SQLITE_H_
 
 #include <cstdint>
 #include <string>
@@ -18,7 +20,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace berth::metadata {
+namespace berth::sqlite {
 
 class Statement;
 
@@ -114,6 +116,6 @@ class Transaction {
 // sqlite3_errmsg-based status for a failed call on `db`: "what: message (code N)".
 absl::Status SqliteError(sqlite3* db, absl::string_view what, int rc);
 
-}  // namespace berth::metadata
+}  // namespace berth::sqlite
 
-#endif  // BERTH_SERVICES_METADATA_SQLITE_H_
+#endif  // BERTH_COMMON_SQLITE_H_

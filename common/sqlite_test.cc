@@ -1,8 +1,8 @@
-#include "services/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 #include <gtest/gtest.h>
 
-namespace berth::metadata {
+namespace berth::sqlite {
 namespace {
 
 Db OpenMemory() {
@@ -84,4 +84,4 @@ TEST(Sqlite, OpenReportsTheFailingPath) {
 }
 
 }  // namespace
-}  // namespace berth::metadata
+}  // namespace berth::sqlite
