@@ -13,7 +13,9 @@ packages=(
   # tests and the demo
   busybox-static openssl python3 iproute2 util-linux
   # peers for tests and benchmarks
-  runc containerd skopeo
+  runc containerd
+  # the pure cgroup v2 VM (e2e/vm)
+  qemu-system-x86 cpio skopeo
 )
 
 missing=()
@@ -23,7 +25,27 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The VM's kernel: Debian's linux-image-amd64, unpacked once into a cache (never installed).
+vm_kernel() {
+  local dir=/var/cache/berth/vm
+  [[ -f $dir/vmlinuz ]] && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: $dir/vmlinuz is missing; run as root to fetch it" >&2
+    return 0
+  fi
+  local pkg tmp
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+  [[ -n $pkg ]] || { apt-get update -qq && pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}'); }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "$pkg" 2>/dev/null && dpkg -x ./*.deb x)
+  mkdir -p "$dir"
+  cp "$tmp"/x/boot/vmlinuz-* "$dir/vmlinuz"
+  rm -rf "$tmp"
+  echo "install-deps: cached the VM kernel from $pkg"
+}
+
 if ((${#missing[@]} == 0)); then
+  vm_kernel
   exit 0
 fi
 
@@ -35,3 +57,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+vm_kernel
