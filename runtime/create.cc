@@ -23,6 +23,7 @@
 #include "runtime/linux/capabilities.h"
 #include "runtime/linux/channel.h"
 #include "runtime/linux/clone.h"
+#include "runtime/linux/device_filter.h"
 #include "runtime/linux/init.h"
 #include "runtime/linux/process.h"
 #include "runtime/linux/rootfs.h"
@@ -167,11 +168,6 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
   std::vector<CgroupWrite> writes;
   if (spec.linux.resources) {
     ASSIGN_OR_RETURN(writes, ConvertResources(*spec.linux.resources));
-    if (!spec.linux.resources->devices.empty()) {
-      spdlog::info(
-          "linux.resources.devices: device access rules are not enforced yet; the "
-          "container sees only the devices created in its /dev");
-    }
   }
   absl::StatusOr<std::string> mount = FindCgroup2Mount();
   if (mount.ok()) {
@@ -196,6 +192,11 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
   UniqueFd cgroup_fd;
   if (cgroup) {
     ASSIGN_OR_RETURN(cgroup_fd, cgroup->OpenDir());
+    // Device rules are an eBPF program on the cgroup, in place before any process is in it.
+    if (spec.linux.resources && !spec.linux.resources->devices.empty()) {
+      RETURN_IF_ERROR(AttachDeviceFilter(
+          cgroup_fd.get(), EffectiveDeviceRules(&*spec.linux.resources, spec.linux.devices)));
+    }
   }
   ASSIGN_OR_RETURN(UniqueFd start_fd, ListenUnix(store.StartSocket(o.id), SOCK_SEQPACKET));
   int sv[2];
