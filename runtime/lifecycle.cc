@@ -36,9 +36,14 @@ absl::StatusOr<Cgroup> CgroupOf(const ContainerState& s) {
   return Cgroup::Open(mount, s.cgroup_dir.substr(mount.size()));
 }
 
-absl::StatusOr<Spec> LoadSpec(const StateStore& store, const std::string& id) {
-  ASSIGN_OR_RETURN(std::string config, store.LoadConfig(id));
-  return ParseSpec(config);
+// The container's hooks of one phase. The spec is parsed only when it has such hooks at all:
+// start and delete are on the hot path, and most containers have none.
+std::vector<Hook> HooksOf(const StateStore& store, const std::string& id, const char* phase) {
+  absl::StatusOr<std::string> config = store.LoadConfig(id);
+  if (!config.ok() || config->find(absl::StrCat("\"", phase, "\"")) == std::string::npos) return {};
+  absl::StatusOr<Spec> spec = ParseSpec(*config);
+  if (!spec.ok()) return {};
+  return std::string(phase) == "poststart" ? spec->hooks.poststart : spec->hooks.poststop;
 }
 
 absl::Status NotRunning(const ContainerState& s, Status st) {
@@ -89,11 +94,9 @@ absl::Status Start(StateStore& store, const std::string& id) {
   absl::StatusOr<std::string> reply = ReceiveMessage(conn.get());
   if (reply.ok()) return Annotate(ParseReply(*reply).status(), "starting the container process");
   // Running. poststart hooks may fail without stopping anything, as the spec says.
-  absl::StatusOr<Spec> spec = LoadSpec(store, id);
-  if (spec.ok() && !spec->hooks.poststart.empty()) {
-    absl::Status hooks =
-        RunHooks(spec->hooks.poststart, "poststart", StateJsonAs(s, Status::kRunning));
-    if (!hooks.ok()) spdlog::warn("{}", std::string(hooks.message()));
+  if (std::vector<Hook> hooks = HooksOf(store, id, "poststart"); !hooks.empty()) {
+    absl::Status st = RunHooks(hooks, "poststart", StateJsonAs(s, Status::kRunning));
+    if (!st.ok()) spdlog::warn("{}", std::string(st.message()));
   }
   return absl::OkStatus();
 }
@@ -144,11 +147,9 @@ absl::Status Delete(StateStore& store, const std::string& id, bool force) {
       RETURN_IF_ERROR(cg->Remove());
     }
   }
-  absl::StatusOr<Spec> spec = LoadSpec(store, id);
-  if (spec.ok() && !spec->hooks.poststop.empty()) {
-    absl::Status hooks =
-        RunHooks(spec->hooks.poststop, "poststop", StateJsonAs(s, Status::kStopped));
-    if (!hooks.ok()) spdlog::warn("{}", std::string(hooks.message()));
+  if (std::vector<Hook> hooks = HooksOf(store, id, "poststop"); !hooks.empty()) {
+    absl::Status st = RunHooks(hooks, "poststop", StateJsonAs(s, Status::kStopped));
+    if (!st.ok()) spdlog::warn("{}", std::string(st.message()));
   }
   return store.Remove(id);
 }
