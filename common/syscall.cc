@@ -129,13 +129,15 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
 
 }  // namespace
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode,
+                             Durability durability) {
   std::string tmp = absl::StrCat(path, ".tmp-", ::getpid());
   {
     ASSIGN_OR_RETURN(UniqueFd fd, Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     absl::Status st = WriteAll(fd.get(), data, tmp);
-    if (st.ok() && ::fsync(fd.get()) != 0)
+    if (st.ok() && durability == Durability::kDurable && ::fsync(fd.get()) != 0) {
       st = ErrnoStatus(absl::StrCat("fsync(", tmp, ")"), errno);
+    }
     if (st.ok() && ::fchmod(fd.get(), mode) != 0) {
       st = ErrnoStatus(absl::StrCat("fchmod(", tmp, ")"), errno);
     }

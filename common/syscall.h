@@ -42,9 +42,12 @@ absl::Status Unlink(const std::string& path);
 // Unlinks `path`; a missing file is not an error.
 absl::Status RemoveIfExists(const std::string& path);
 absl::StatusOr<std::string> ReadFile(const std::string& path);
-// Writes via a temporary file in the same directory, fsync and rename, so readers see the old
-// or the new content, never a torn one.
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode);
+// Writes via a temporary file in the same directory and renames it over `path`, so readers see
+// the old or the new content, never a torn one. Durability says whether the data must survive
+// a crash of the machine (fsync before the rename); state that lives in /run need not pay it.
+enum class Durability { kDurable, kVolatile };
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode,
+                             Durability durability = Durability::kDurable);
 bool Exists(const std::string& path);
 
 }  // namespace sys

@@ -303,7 +303,8 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
   RETURN_IF_ERROR(store.SaveConfig(o.id, *text));
   RETURN_IF_ERROR(store.Save(st));
   if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(sys::WriteFileAtomic(o.pid_file, absl::StrCat(pid), 0644));
+    RETURN_IF_ERROR(
+        sys::WriteFileAtomic(o.pid_file, absl::StrCat(pid), 0644, sys::Durability::kVolatile));
   }
   std::move(kill_init).Cancel();
   std::move(uncgroup).Cancel();

@@ -141,7 +141,8 @@ absl::StatusOr<int> Exec(StateStore& store, const ExecOptions& o) {
     return absl::FailedPreconditionError(std::string(buf, static_cast<size_t>(got)));
   }
   if (!o.pid_file.empty()) {
-    RETURN_IF_ERROR(sys::WriteFileAtomic(o.pid_file, absl::StrCat(pid), 0644));
+    RETURN_IF_ERROR(
+        sys::WriteFileAtomic(o.pid_file, absl::StrCat(pid), 0644, sys::Durability::kVolatile));
   }
   if (o.detach) return 0;
   return forwarding->WaitFor(pid);

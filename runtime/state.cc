@@ -90,11 +90,13 @@ absl::Status StateStore::Save(const ContainerState& s) {
             {"cgroupDir", s.cgroup_dir},
             {"annotations", s.annotations},
             {"ociVersion", s.oci_version}};
-  return sys::WriteFileAtomic(path::Join(Dir(s.id), "state.json"), j.dump(), 0600);
+  return sys::WriteFileAtomic(path::Join(Dir(s.id), "state.json"), j.dump(), 0600,
+                              sys::Durability::kVolatile);
 }
 
 absl::Status StateStore::SaveConfig(const std::string& id, const std::string& config_json) {
-  return sys::WriteFileAtomic(path::Join(Dir(id), "config.json"), config_json, 0600);
+  return sys::WriteFileAtomic(path::Join(Dir(id), "config.json"), config_json, 0600,
+                              sys::Durability::kVolatile);
 }
 
 absl::StatusOr<std::string> StateStore::LoadConfig(const std::string& id) const {

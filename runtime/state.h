@@ -5,6 +5,8 @@
 //     config.json    the spec as it was at create, for exec and delete
 //     start.sock     present from create until start: the waiting init accepts on it
 //
+// Everything here lives in /run and dies with a reboot, so it is written without fsync.
+//
 // The status is not stored: it is derived each time from the init process (alive, and the
 // same process by its start time), the start socket and the cgroup's freeze state.
 #ifndef BERTH_RUNTIME_STATE_H_

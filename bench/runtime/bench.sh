@@ -22,6 +22,9 @@ fi
 
 tmp=$BENCH_TMP
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# State directories on tmpfs, as /run is: both runtimes keep their state there by default.
+mkdir -p "$tmp/run"
+mount -t tmpfs tmpfs "$tmp/run"
 bundle=$tmp/bundle
 mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys"
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
@@ -42,7 +45,7 @@ declare -A times
 run_one() {  # runtime-name binary index
   local start end
   start=$EPOCHREALTIME
-  "$2" --root "$tmp/state-$1" run --bundle "$bundle" "bench-$3" >/dev/null
+  "$2" --root "$tmp/run/state-$1" run --bundle "$bundle" "bench-$3" >/dev/null
   end=$EPOCHREALTIME
   times[$1]+="$(( (${end/./} - ${start/./}) )) "
 }
