@@ -24,6 +24,7 @@ ConfigBinder Binder(DaemonConfig* c) {
       .String("log_format", &c->log_format)
       .StringList("services", &c->services)
       .StringMap("remote", &c->remote)
+      .String("snapshotter", &c->snapshotter)
       .Section("tls", [c](ConfigBinder& t) {
         t.String("cert", &c->tls.cert).String("key", &c->tls.key).String("ca", &c->tls.ca);
       });

@@ -32,6 +32,8 @@ struct DaemonConfig {
   // Where to reach services this process does not host: short name → address.
   std::map<std::string, std::string> remote;
   TlsConfig tls;
+  // The snapshotter used when a request names none: overlayfs or native.
+  std::string snapshotter = "overlayfs";
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

@@ -9,10 +9,14 @@
 #include "common/syscall.h"
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
+#include "services/diff/diff_service.h"
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
+#include "services/snapshots/snapshots_service.h"
 #include "services/version/version_service.h"
+#include "snapshotter/native/native.h"
+#include "snapshotter/overlayfs/overlayfs.h"
 
 namespace berth::daemon {
 
@@ -63,6 +67,22 @@ absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> SharedState::
   return content_;
 }
 
+absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
+SharedState::Snapshotters(const std::string& root) {
+  absl::MutexLock l(&mu_);
+  if (snapshotters_.empty()) {
+    std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>> made;
+    ASSIGN_OR_RETURN(made["native"],
+                     ::berth::snapshotter::NativeSnapshotter::Open(root + "/snapshots/native"));
+    if (::berth::snapshotter::OverlaySupported()) {
+      ASSIGN_OR_RETURN(made["overlayfs"], ::berth::snapshotter::OverlaySnapshotter::Open(
+                                              root + "/snapshots/overlayfs"));
+    }
+    snapshotters_ = std::move(made);
+  }
+  return snapshotters_;
+}
+
 const std::vector<ServiceDef>& ServiceDefs() {
   static const auto* defs = new std::vector<ServiceDef>{
       {"version", "berth.services.version.v1.Version",
@@ -95,7 +115,27 @@ const std::vector<ServiceDef>& ServiceDefs() {
                           ctx.shared->Metadata(ctx.config.root));
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
                           ctx.shared->Content(ctx.config.root));
-         return std::make_unique<services::ImagesService>(store, md);
+         Channels* channels = ctx.channels;
+         return std::make_unique<services::ImagesService>(
+             store, md, [channels](const std::string& name) { return channels->Get(name); });
+       }},
+      {"snapshots", "berth.services.snapshots.v1.Snapshots",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(auto snapshotters, ctx.shared->Snapshotters(ctx.config.root));
+         if (snapshotters.count(ctx.config.snapshotter) == 0) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("snapshotter: \"", ctx.config.snapshotter,
+                            "\" is not available here (overlayfs needs overlay in the kernel; "
+                            "native always works)"));
+         }
+         return std::make_unique<services::SnapshotsService>(std::move(snapshotters),
+                                                             ctx.config.snapshotter);
+       }},
+      {"diff", "berth.services.diff.v1.Diff",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
+                          ctx.shared->Content(ctx.config.root));
+         return std::make_unique<services::DiffService>(store);
        }},
   };
   return *defs;

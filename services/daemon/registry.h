@@ -21,6 +21,7 @@
 #include "services/daemon/daemon_config.h"
 #include "services/introspection/introspection_service.h"
 #include "services/metadata/store.h"
+#include "snapshotter/snapshotter.h"
 
 namespace berth::daemon {
 
@@ -51,11 +52,17 @@ class SharedState {
   // one commit lock against the collector's sweep).
   absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> Content(
       const std::string& root);
+  // The built-in snapshotters, each under <root>/snapshots/<name>: native always, overlayfs
+  // where the kernel has overlay.
+  absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
+  Snapshotters(const std::string& root);
 
  private:
   absl::Mutex mu_;
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>> snapshotters_
+      ABSL_GUARDED_BY(mu_);
 };
 
 struct ServiceContext {

@@ -22,6 +22,7 @@
 #include "services/images/importer.h"
 #include "services/images/oci.h"
 #include "services/images/reference.h"
+#include "services/images/unpack.h"
 #include "services/metadata/content_records.h"
 #include "services/metadata/image_records.h"
 #include "spdlog/spdlog.h"
@@ -143,8 +144,9 @@ absl::optional<img::Platform> PlatformFromProto(const ::berth::types::v1::Platfo
 }  // namespace
 
 ImagesService::ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
-                             std::shared_ptr<::berth::metadata::MetadataStore> md)
-    : store_(std::move(store)), md_(std::move(md)) {}
+                             std::shared_ptr<::berth::metadata::MetadataStore> md,
+                             ChannelFn channels)
+    : channels_(std::move(channels)), store_(std::move(store)), md_(std::move(md)) {}
 
 grpc::Status ImagesService::Get(grpc::ServerContext* context, const pb::GetImageRequest* request,
                                 pb::GetImageResponse* response) {
@@ -335,9 +337,65 @@ grpc::Status ImagesService::Import(
   absl::StatusOr<std::vector<md::ImageRecord>> images =
       img::ImportArchive(*store_, *md_, opts, source, progress);
   if (!images.ok()) return ToGrpcStatus(Annotate(images.status(), "load"));
+  if (req.unpack()) {
+    for (const md::ImageRecord& r : *images) {
+      absl::StatusOr<pb::UnpackImageResponse> u =
+          UnpackImage(*ns, r.name, req.snapshotter(), req.platform());
+      if (!u.ok()) return ToGrpcStatus(Annotate(u.status(), absl::StrCat("load: unpack ", r.name)));
+      pb::ImportImageResponse resp;
+      auto* pp = resp.add_progress();
+      pp->set_ref(r.name);
+      pp->set_status("unpacked");
+      pp->set_offset(u->unpacked());
+      pp->set_total(u->layers());
+      stream->Write(resp);
+    }
+  }
   pb::ImportImageResponse done;
   for (const md::ImageRecord& r : *images) ToProto(r, done.add_images());
   stream->Write(done);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<pb::UnpackImageResponse> ImagesService::UnpackImage(
+    const std::string& ns, const std::string& name, const std::string& snapshotter,
+    const ::berth::types::v1::Platform& platform) {
+  std::shared_ptr<grpc::Channel> snaps_ch = channels_ ? channels_("snapshots") : nullptr;
+  std::shared_ptr<grpc::Channel> diff_ch = channels_ ? channels_("diff") : nullptr;
+  if (snaps_ch == nullptr || diff_ch == nullptr) {
+    return absl::FailedPreconditionError(
+        "unpack needs the snapshots and diff services, hosted here or listed under remote:");
+  }
+  md::ImageRecord record;
+  RETURN_IF_ERROR(md_->db->View([&](md::Db& db) -> absl::Status {
+    ASSIGN_OR_RETURN(record, FindImage(db, ns, name));
+    return absl::OkStatus();
+  }));
+  img::Descriptor target{.media_type = record.target.media_type,
+                         .digest = record.target.digest,
+                         .size = record.target.size};
+  absl::optional<img::Platform> p = PlatformFromProto(platform);
+  img::UnpackOptions opts{
+      .ns = ns, .snapshotter = snapshotter, .platform = p ? *p : img::HostPlatform()};
+  auto snaps = ::berth::services::snapshots::v1::Snapshots::NewStub(snaps_ch);
+  auto diff = ::berth::services::diff::v1::Diff::NewStub(diff_ch);
+  ASSIGN_OR_RETURN(img::UnpackResult r, img::Unpack(*store_, target, opts, *snaps, *diff));
+  pb::UnpackImageResponse resp;
+  resp.set_chain_id(r.chain_id);
+  resp.set_layers(r.layers);
+  resp.set_unpacked(r.unpacked);
+  return resp;
+}
+
+grpc::Status ImagesService::Unpack(grpc::ServerContext* context,
+                                   const pb::UnpackImageRequest* request,
+                                   pb::UnpackImageResponse* response) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::StatusOr<pb::UnpackImageResponse> r =
+      UnpackImage(*ns, request->name(), request->snapshotter(), request->platform());
+  if (!r.ok()) return ToGrpcStatus(Annotate(r.status(), "unpack"));
+  *response = *std::move(r);
   return grpc::Status::OK;
 }
 

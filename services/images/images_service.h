@@ -4,7 +4,9 @@
 #ifndef BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
 #define BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "services/content/content_store.h"
@@ -14,8 +16,10 @@ namespace berth::services {
 
 class ImagesService final : public ::berth::services::images::v1::Images::Service {
  public:
+  // Hands out a channel to another service by short name ("snapshots", "diff"), or null.
+  using ChannelFn = std::function<std::shared_ptr<grpc::Channel>(const std::string&)>;
   ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
-                std::shared_ptr<::berth::metadata::MetadataStore> md);
+                std::shared_ptr<::berth::metadata::MetadataStore> md, ChannelFn channels = nullptr);
 
   grpc::Status Get(grpc::ServerContext* context,
                    const ::berth::services::images::v1::GetImageRequest* request,
@@ -44,7 +48,16 @@ class ImagesService final : public ::berth::services::images::v1::Images::Servic
       const ::berth::services::images::v1::ExportImageRequest* request,
       grpc::ServerWriter<::berth::services::images::v1::ExportImageResponse>* writer) override;
 
+  grpc::Status Unpack(grpc::ServerContext* context,
+                      const ::berth::services::images::v1::UnpackImageRequest* request,
+                      ::berth::services::images::v1::UnpackImageResponse* response) override;
+
  private:
+  absl::StatusOr<::berth::services::images::v1::UnpackImageResponse> UnpackImage(
+      const std::string& ns, const std::string& name, const std::string& snapshotter,
+      const ::berth::types::v1::Platform& platform);
+
+  const ChannelFn channels_;
   const std::shared_ptr<::berth::content::ContentStore> store_;
   const std::shared_ptr<::berth::metadata::MetadataStore> md_;
 };

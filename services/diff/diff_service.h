@@ -1,0 +1,34 @@
+// berth.services.diff.v1.Diff: Apply extracts a layer blob from the content store onto the
+// mounts of a snapshot without mounting them: a bind mount's source directly (whiteouts
+// delete), an overlay's upperdir directly (whiteouts become overlay whiteouts). Diff is not
+// served yet (UNIMPLEMENTED).
+#ifndef BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
+#define BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "berth/services/diff/v1/diff.grpc.pb.h"
+#include "services/content/content_store.h"
+#include "snapshotter/apply/apply.h"
+
+namespace berth::services {
+
+// Where and how a layer goes for `mounts`; INVALID_ARGUMENT for mounts Apply cannot target.
+absl::StatusOr<std::pair<std::string, ::berth::snapshotter::ApplyOptions>> ApplyTarget(
+    const google::protobuf::RepeatedPtrField<::berth::types::v1::Mount>& mounts);
+
+class DiffService final : public ::berth::services::diff::v1::Diff::Service {
+ public:
+  explicit DiffService(std::shared_ptr<::berth::content::ContentStore> store);
+
+  grpc::Status Apply(grpc::ServerContext* ctx, const ::berth::services::diff::v1::ApplyRequest* req,
+                     ::berth::services::diff::v1::ApplyResponse* resp) override;
+
+ private:
+  const std::shared_ptr<::berth::content::ContentStore> store_;
+};
+
+}  // namespace berth::services
+
+#endif  // BERTH_SERVICES_DIFF_DIFF_SERVICE_H_

@@ -1,0 +1,142 @@
+#include "services/images/unpack.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/digest.h"
+#include "common/grpc_status.h"
+#include "common/status_macros.h"
+#include "services/images/walk.h"
+
+namespace berth::images {
+namespace {
+
+namespace spb = ::berth::services::snapshots::v1;
+namespace dpb = ::berth::services::diff::v1;
+
+absl::StatusOr<std::vector<std::string>> DiffIds(const std::string& config_json) {
+  nlohmann::json j = nlohmann::json::parse(config_json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("rootfs") || !j["rootfs"].is_object() ||
+      !j["rootfs"].contains("diff_ids") || !j["rootfs"]["diff_ids"].is_array()) {
+    return absl::InvalidArgumentError("image config has no rootfs.diff_ids");
+  }
+  std::vector<std::string> ids;
+  for (const auto& d : j["rootfs"]["diff_ids"]) {
+    if (!d.is_string()) return absl::InvalidArgumentError("rootfs.diff_ids holds a non-string");
+    ids.push_back(d.get<std::string>());
+  }
+  return ids;
+}
+
+void WithNamespace(grpc::ClientContext& ctx, const std::string& ns) {
+  ctx.AddMetadata("berth-namespace", ns);
+}
+
+}  // namespace
+
+std::string ChainId(const std::string& parent_chain, const std::string& diff_id) {
+  if (parent_chain.empty()) return diff_id;
+  return Sha256Of(absl::StrCat(parent_chain, " ", diff_id)).ToString();
+}
+
+absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const Descriptor& target,
+                                    const UnpackOptions& options,
+                                    spb::Snapshots::StubInterface& snaps,
+                                    dpb::Diff::StubInterface& diff) {
+  ASSIGN_OR_RETURN(Descriptor manifest_desc,
+                   ResolveManifest(store, options.ns, target, options.platform));
+  ASSIGN_OR_RETURN(std::string manifest_json, ReadDocument(store, options.ns, manifest_desc));
+  ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(manifest_json, manifest_desc.digest));
+  ASSIGN_OR_RETURN(std::string config_json, ReadDocument(store, options.ns, manifest.config));
+  ASSIGN_OR_RETURN(std::vector<std::string> diff_ids, DiffIds(config_json));
+  if (diff_ids.size() != manifest.layers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("image config lists ", diff_ids.size(),
+                                                   " diff_ids but manifest ", manifest_desc.digest,
+                                                   " has ", manifest.layers.size(), " layers"));
+  }
+  UnpackResult result;
+  result.layers = static_cast<int>(diff_ids.size());
+  std::string parent;
+  absl::BitGen gen;
+  for (size_t i = 0; i < diff_ids.size(); ++i) {
+    const std::string chain = ChainId(parent, diff_ids[i]);
+    {
+      grpc::ClientContext ctx;
+      WithNamespace(ctx, options.ns);
+      spb::StatSnapshotRequest req;
+      req.set_snapshotter(options.snapshotter);
+      req.set_key(chain);
+      spb::StatSnapshotResponse resp;
+      grpc::Status st = snaps.Stat(&ctx, req, &resp);
+      if (st.ok()) {
+        parent = chain;
+        continue;
+      }
+      if (st.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpcStatus(st);
+    }
+    const std::string key = absl::StrCat("extract-", absl::Uniform<uint64_t>(gen), " ", chain);
+    spb::PrepareSnapshotResponse prepared;
+    {
+      grpc::ClientContext ctx;
+      WithNamespace(ctx, options.ns);
+      spb::PrepareSnapshotRequest req;
+      req.set_snapshotter(options.snapshotter);
+      req.set_key(key);
+      req.set_parent(parent);
+      RETURN_IF_ERROR(FromGrpcStatus(snaps.Prepare(&ctx, req, &prepared)));
+    }
+    auto remove = [&] {
+      grpc::ClientContext ctx;
+      WithNamespace(ctx, options.ns);
+      spb::RemoveSnapshotRequest req;
+      req.set_snapshotter(options.snapshotter);
+      req.set_key(key);
+      google::protobuf::Empty e;
+      snaps.Remove(&ctx, req, &e);
+    };
+    absl::Status st = [&]() -> absl::Status {
+      const Descriptor& layer = manifest.layers[i];
+      grpc::ClientContext ctx;
+      WithNamespace(ctx, options.ns);
+      dpb::ApplyRequest req;
+      req.mutable_diff()->set_media_type(layer.media_type);
+      req.mutable_diff()->set_digest(layer.digest);
+      req.mutable_diff()->set_size(layer.size);
+      *req.mutable_mounts() = prepared.mounts();
+      dpb::ApplyResponse resp;
+      RETURN_IF_ERROR(FromGrpcStatus(diff.Apply(&ctx, req, &resp)));
+      if (resp.applied().digest() != diff_ids[i]) {
+        return absl::DataLossError(absl::StrCat("layer ", i, " (", layer.digest,
+                                                ") uncompresses to ", resp.applied().digest(),
+                                                ", but the image config says ", diff_ids[i]));
+      }
+      grpc::ClientContext cctx;
+      WithNamespace(cctx, options.ns);
+      spb::CommitSnapshotRequest creq;
+      creq.set_snapshotter(options.snapshotter);
+      creq.set_name(chain);
+      creq.set_key(key);
+      (*creq.mutable_labels())[kUncompressedLabel] = diff_ids[i];
+      google::protobuf::Empty e;
+      grpc::Status cst = snaps.Commit(&cctx, creq, &e);
+      // Another unpack of a sharing image committed it first: theirs is as good as ours.
+      if (cst.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+        remove();
+        return absl::OkStatus();
+      }
+      return FromGrpcStatus(cst);
+    }();
+    if (!st.ok()) {
+      remove();
+      return absl::Status(st.code(), absl::StrCat("unpack layer ", i + 1, "/", diff_ids.size(),
+                                                  ": ", st.message()));
+    }
+    result.unpacked++;
+    parent = chain;
+  }
+  result.chain_id = parent;
+  return result;
+}
+
+}  // namespace berth::images

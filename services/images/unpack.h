@@ -1,0 +1,44 @@
+// Unpack: an image becomes a chain of committed snapshots named by chain ID
+// (chainID(L0) = diffID(L0); chainID(Ln) = sha256(chainID(Ln-1) + " " + diffID(Ln))), so
+// images that share lower layers share their snapshots, and a layer already unpacked is
+// skipped. It talks to the snapshots and diff services only through their gRPC stubs, so the
+// snapshotter may be a proxy plugin in another process.
+#ifndef BERTH_SERVICES_IMAGES_UNPACK_H_
+#define BERTH_SERVICES_IMAGES_UNPACK_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "berth/services/diff/v1/diff.grpc.pb.h"
+#include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "services/content/content_store.h"
+#include "services/images/oci.h"
+
+namespace berth::images {
+
+// Label on each committed layer snapshot: its diff_id.
+inline constexpr char kUncompressedLabel[] = "berth.io/snapshot/uncompressed";
+
+std::string ChainId(const std::string& parent_chain, const std::string& diff_id);
+
+struct UnpackResult {
+  std::string chain_id;  // the top layer's snapshot name
+  int layers = 0;
+  int unpacked = 0;  // layers applied now (the rest existed)
+};
+
+struct UnpackOptions {
+  std::string ns;
+  std::string snapshotter;  // empty: the service's default
+  Platform platform;
+};
+
+absl::StatusOr<UnpackResult> Unpack(
+    ::berth::content::ContentStore& store, const Descriptor& target, const UnpackOptions& options,
+    ::berth::services::snapshots::v1::Snapshots::StubInterface& snaps,
+    ::berth::services::diff::v1::Diff::StubInterface& diff);
+
+}  // namespace berth::images
+
+#endif  // BERTH_SERVICES_IMAGES_UNPACK_H_
