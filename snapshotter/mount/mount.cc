@@ -82,52 +82,6 @@ absl::Status MountOverlayNewApi(const Mount& m, const std::string& target) {
   return absl::OkStatus();
 }
 
-absl::Status MountOverlayLegacy(const Mount& m, const std::string& target) {
-  std::vector<std::string> opts;
-  unsigned long flags = 0;
-  for (const std::string& o : m.options) {
-    if (o == "ro") {
-      flags |= MS_RDONLY;
-    } else if (o != "rw") {
-      opts.push_back(o);
-    }
-  }
-  std::string data = absl::StrJoin(opts, ",");
-  const long page = ::sysconf(_SC_PAGESIZE);
-  if (static_cast<long>(data.size()) < page) {
-    if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
-      return ErrnoStatus(absl::StrCat("mount(overlay, ", target, ")"), errno);
-    }
-    return absl::OkStatus();
-  }
-  std::string dir;
-  std::string rel = absl::StrJoin(RelativeOverlayOptions(opts, &dir), ",");
-  if (static_cast<long>(rel.size()) >= page) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("mount(overlay, ", target, "): options of ", rel.size(),
-                     " bytes exceed a page even as "
-                     "relative paths, and the kernel lacks lowerdir+"));
-  }
-  // chdir is per process: do it in a child so the daemon's threads are undisturbed. The child
-  // only calls async-signal-safe functions.
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus("fork(overlay mount helper)", errno);
-  if (pid == 0) {
-    if (::chdir(dir.c_str()) != 0) ::_exit(errno);
-    if (::mount("overlay", target.c_str(), "overlay", flags, rel.c_str()) != 0) ::_exit(errno);
-    ::_exit(0);
-  }
-  int wstatus = 0;
-  if (sys::RetryEintr([&] { return ::waitpid(pid, &wstatus, 0); }) < 0) {
-    return ErrnoStatus("waitpid(overlay mount helper)", errno);
-  }
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    return ErrnoStatus(absl::StrCat("mount(overlay, ", target, ") from ", dir),
-                       WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : EIO);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::vector<std::string> LowerDirs(const Mount& m) {
@@ -178,6 +132,52 @@ std::vector<std::string> RelativeOverlayOptions(const std::vector<std::string>& 
     out.push_back(r);
   }
   return out;
+}
+
+absl::Status MountOverlayLegacy(const Mount& m, const std::string& target) {
+  std::vector<std::string> opts;
+  unsigned long flags = 0;
+  for (const std::string& o : m.options) {
+    if (o == "ro") {
+      flags |= MS_RDONLY;
+    } else if (o != "rw") {
+      opts.push_back(o);
+    }
+  }
+  std::string data = absl::StrJoin(opts, ",");
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (static_cast<long>(data.size()) < page) {
+    if (::mount("overlay", target.c_str(), "overlay", flags, data.c_str()) != 0) {
+      return ErrnoStatus(absl::StrCat("mount(overlay, ", target, ")"), errno);
+    }
+    return absl::OkStatus();
+  }
+  std::string dir;
+  std::string rel = absl::StrJoin(RelativeOverlayOptions(opts, &dir), ",");
+  if (static_cast<long>(rel.size()) >= page) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mount(overlay, ", target, "): options of ", rel.size(),
+                     " bytes exceed a page even as "
+                     "relative paths, and the kernel lacks lowerdir+"));
+  }
+  // chdir is per process: do it in a child so the daemon's threads are undisturbed. The child
+  // only calls async-signal-safe functions.
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork(overlay mount helper)", errno);
+  if (pid == 0) {
+    if (::chdir(dir.c_str()) != 0) ::_exit(errno);
+    if (::mount("overlay", target.c_str(), "overlay", flags, rel.c_str()) != 0) ::_exit(errno);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  if (sys::RetryEintr([&] { return ::waitpid(pid, &wstatus, 0); }) < 0) {
+    return ErrnoStatus("waitpid(overlay mount helper)", errno);
+  }
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    return ErrnoStatus(absl::StrCat("mount(overlay, ", target, ") from ", dir),
+                       WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : EIO);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MountAll(const std::vector<Mount>& mounts, const std::string& target) {

@@ -18,6 +18,10 @@ absl::Status MountAll(const std::vector<Mount>& mounts, const std::string& targe
 // umount2(target); with `detach`, MNT_DETACH.
 absl::Status Unmount(const std::string& target, bool detach = false);
 
+// The fallback alone (mount(2), relative paths from a forked helper when the options exceed a
+// page), as on kernels before 6.8. Exposed for tests.
+absl::Status MountOverlayLegacy(const Mount& m, const std::string& target);
+
 // The lowerdirs of an overlay mount's "lowerdir=a:b:c" option (nearest first); empty if none.
 std::vector<std::string> LowerDirs(const Mount& m);
 
