@@ -182,14 +182,15 @@ bool WaitForPath(const std::string& path, Child* owner, std::chrono::millisecond
 
 namespace berth::e2e {
 
-bool WaitForListener(const std::string& path, Child& owner, std::chrono::milliseconds timeout) {
+bool WaitForListener(const std::string& path, Child& owner, std::chrono::milliseconds timeout,
+                     int type) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   if (path.size() >= sizeof(sa.sun_path)) return false;
   std::memcpy(sa.sun_path, path.c_str(), path.size());
   for (;;) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
     bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
     close(fd);
     if (ok) return true;

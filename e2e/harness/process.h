@@ -72,8 +72,10 @@ bool WaitForPath(const std::string& path, Child& owner,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Polls until a unix socket at `path` accepts a connection, giving up early if `owner` exits.
+// `type` is the socket's type: SOCK_STREAM (gRPC) or SOCK_SEQPACKET (the shim).
 bool WaitForListener(const std::string& path, Child& owner,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                     int type = 1 /* SOCK_STREAM */);
 
 }  // namespace berth::e2e
 

@@ -1,0 +1,178 @@
+// berth-shim driving berth-runtime on a busybox bundle, spoken to over its SOCK_SEQPACKET
+// socket exactly as the daemon will: Connect, Create, Start, Wait, Kill, State, Delete,
+// Shutdown, and the TaskExit event. Needs root.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "berth/shim/v1/shim.pb.h"
+#include "e2e/harness/runtime_fixture.h"
+
+namespace berth::e2e {
+namespace {
+
+namespace v1 = berth::shim::v1;
+
+const std::string kShim = Runfile("shim/berth-shim");
+
+class ShimClient {
+ public:
+  explicit ShimClient(const std::string& path) {
+    fd_ = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size());
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  }
+  ~ShimClient() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  v1::Response Call(v1::Request req) {
+    req.set_id(++next_id_);
+    std::string out = req.SerializeAsString();
+    send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+    for (;;) {
+      v1::ShimPacket p = Receive();
+      if (p.has_event()) {
+        events_.push_back(p.event());
+        continue;
+      }
+      if (!p.has_response()) return {};
+      return p.response();
+    }
+  }
+  std::vector<v1::Event>& events() { return events_; }
+
+ private:
+  v1::ShimPacket Receive() {
+    std::string buf(65536, '\0');
+    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    v1::ShimPacket p;
+    if (n > 0) p.ParseFromArray(buf.data(), static_cast<int>(n));
+    return p;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  uint64_t next_id_ = 0;
+  std::vector<v1::Event> events_;
+};
+
+class Shim : public RuntimeTest {
+ protected:
+  std::unique_ptr<Child> StartShim() {
+    sock_ = tmp_.path() + "/shim.sock";
+    auto child = std::make_unique<Child>(std::vector<std::string>{
+        kShim, "--id", id_, "--socket", sock_, "--state", tmp_.path() + "/shim", "--runtime",
+        kRuntime, "--runtime-root", tmp_.path() + "/state", "--foreground"});
+    EXPECT_TRUE(WaitForListener(sock_, *child, std::chrono::seconds(10), SOCK_SEQPACKET))
+        << child->Stderr();
+    return child;
+  }
+  v1::Request Connect() {
+    v1::Request r;
+    r.mutable_connect()->set_protocol_version(v1::PROTOCOL_VERSION_1);
+    return r;
+  }
+  v1::Request Create(const BusyboxBundle& b) {
+    v1::Request r;
+    r.mutable_create()->set_id(id_);
+    r.mutable_create()->set_bundle(b.dir());
+    return r;
+  }
+  template <typename Fn>
+  v1::Request Make(Fn fill) {
+    v1::Request r;
+    fill(r);
+    return r;
+  }
+  std::string sock_;
+};
+
+TEST_F(Shim, RunsATaskLogsItsOutputAndKeepsItsExitStatus) {
+  BusyboxBundle b = Bundle({"sh", "-c", "echo out; echo err >&2; exit 5"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_TRUE(c.connected());
+  v1::Response hello = c.Call(Connect());
+  ASSERT_EQ(hello.code(), 0) << hello.message();
+  EXPECT_EQ(hello.connect().shim_pid(), static_cast<uint32_t>(shim->pid()));
+
+  v1::Response created = c.Call(Create(b));
+  ASSERT_EQ(created.code(), 0) << created.message();
+  EXPECT_GT(created.create().pid(), 0u);
+  EXPECT_EQ(State(), "created");
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_start(); })).code(), 0);
+  v1::Response waited = c.Call(Make([](v1::Request& r) { r.mutable_wait(); }));
+  ASSERT_EQ(waited.code(), 0) << waited.message();
+  EXPECT_EQ(waited.wait().exit_status(), 5u);
+  EXPECT_GT(waited.wait().exited_at_unix_nano(), 0);
+
+  std::stringstream log;
+  log << std::ifstream(tmp_.path() + "/shim/log.json").rdbuf();
+  EXPECT_NE(log.str().find(R"({"log":"out\n","stream":"stdout","time":")"), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find(R"({"log":"err\n","stream":"stderr","time":")"), std::string::npos)
+      << log.str();
+  std::stringstream exit_file;
+  exit_file << std::ifstream(tmp_.path() + "/shim/exit.json").rdbuf();
+  EXPECT_NE(exit_file.str().find("\"exit_status\":5"), std::string::npos) << exit_file.str();
+
+  v1::Response state = c.Call(Make([](v1::Request& r) { r.mutable_state(); }));
+  EXPECT_EQ(state.state().status(), v1::STATUS_STOPPED);
+  EXPECT_EQ(state.state().exit_status(), 5u);
+  v1::Response deleted = c.Call(Make([](v1::Request& r) { r.mutable_delete_(); }));
+  ASSERT_EQ(deleted.code(), 0) << deleted.message();
+  EXPECT_EQ(deleted.delete_().exit_status(), 5u);
+  EXPECT_EQ(State(), "gone") << "the runtime's container is deleted";
+
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0) << shim->Stderr();
+}
+
+TEST_F(Shim, KillReportsTheSignalAndPublishesTheExit) {
+  BusyboxBundle b = Bundle({"sleep", "1000"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_start(); })).code(), 0);
+  v1::Response busy = c.Call(Make([](v1::Request& r) { r.mutable_delete_(); }));
+  EXPECT_EQ(busy.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_kill()->set_signal(SIGKILL); })).code(), 0);
+  v1::Response waited = c.Call(Make([](v1::Request& r) { r.mutable_wait(); }));
+  EXPECT_EQ(waited.wait().exit_status(), 137u);
+  ASSERT_FALSE(c.events().empty()) << "a TaskExit event precedes the Wait answer";
+  EXPECT_EQ(c.events().back().exit().exit_status(), 137u);
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0);
+}
+
+TEST_F(Shim, RequestsOutOfTurnGetClearErrors) {
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  v1::Response old = c.Call(Make([](v1::Request& r) {
+    r.mutable_connect()->set_protocol_version(v1::PROTOCOL_VERSION_UNSPECIFIED);
+  }));
+  EXPECT_EQ(old.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  v1::Response start = c.Call(Make([](v1::Request& r) { r.mutable_start(); }));
+  EXPECT_EQ(start.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  EXPECT_NE(start.message().find("is not created"), std::string::npos) << start.message();
+  BusyboxBundle bad(tmp_.path() + "/bad", {"true"});
+  std::ofstream(bad.dir() + "/config.json") << "{not json";
+  v1::Response create = c.Call(Create(bad));
+  EXPECT_NE(create.code(), 0);
+  EXPECT_NE(create.message().find("config.json is not valid JSON"), std::string::npos)
+      << create.message();
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0);
+}
+
+}  // namespace
+}  // namespace berth::e2e

@@ -1,0 +1,92 @@
+#include "shim/runtime_driver.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/syscall.h"
+
+namespace berth::shim {
+
+absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int stdout_fd,
+                                int stderr_fd) {
+  args.insert(args.begin(), {binary_, "--root", root_, "--log", log_, "--log-format", "json"});
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoStatus("fork(runtime)", errno);
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(stdin_fd >= 0 ? stdin_fd : null, 0);
+    ::dup2(stdout_fd >= 0 ? stdout_fd : null, 1);
+    ::dup2(stderr_fd >= 0 ? stderr_fd : null, 2);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return ErrnoStatus("waitpid(runtime)", errno);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  std::string why = LastLoggedError();
+  if (why.empty()) {
+    why = WIFEXITED(status) ? absl::StrCat("exit status ", WEXITSTATUS(status))
+                            : absl::StrCat("killed by signal ", WTERMSIG(status));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(binary_, " ", args[7], ": ", why));
+}
+
+std::string RuntimeDriver::LastLoggedError() const {
+  absl::StatusOr<std::string> log = sys::ReadFile(log_);
+  if (!log.ok()) return "";
+  // The last {"level":"error","msg":"…"} line; the JSON is ours to parse cheaply: the message
+  // is the last string field before "}".
+  std::string last;
+  for (absl::string_view line : absl::StrSplit(*log, '\n', absl::SkipEmpty())) {
+    if (line.find("\"level\":\"error\"") == absl::string_view::npos) continue;
+    size_t at = line.find("\"msg\":\"");
+    if (at == absl::string_view::npos) continue;
+    absl::string_view msg = line.substr(at + 7);
+    absl::ConsumeSuffix(&msg, "\"}");
+    last = std::string(msg);
+  }
+  return last;
+}
+
+absl::StatusOr<pid_t> RuntimeDriver::Create(const std::string& id, const std::string& bundle,
+                                            const std::string& pid_file, int stdin_fd,
+                                            int stdout_fd, int stderr_fd) {
+  absl::Status st = Run({"create", "--bundle", bundle, "--pid-file", pid_file, id}, stdin_fd,
+                        stdout_fd, stderr_fd);
+  if (!st.ok()) return st;
+  absl::StatusOr<std::string> text = sys::ReadFile(pid_file);
+  if (!text.ok()) return text.status();
+  pid_t pid = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 0) {
+    return absl::InternalError(absl::StrCat("pid file ", pid_file, " holds \"", *text, "\""));
+  }
+  return pid;
+}
+
+absl::Status RuntimeDriver::Start(const std::string& id) { return Run({"start", id}); }
+
+absl::Status RuntimeDriver::Kill(const std::string& id, int signal, bool all) {
+  if (all) return Run({"kill", "--all", id, absl::StrCat(signal)});
+  return Run({"kill", id, absl::StrCat(signal)});
+}
+
+absl::Status RuntimeDriver::Delete(const std::string& id, bool force) {
+  if (force) return Run({"delete", "--force", id});
+  return Run({"delete", id});
+}
+
+}  // namespace berth::shim

@@ -1,0 +1,42 @@
+// How the shim drives the OCI runtime: one exec of its binary per operation, runc's command
+// line (berth-runtime, runc and crun all speak it), with --log in JSON so that a failure's own
+// message can be passed on.
+#ifndef BERTH_SHIM_RUNTIME_DRIVER_H_
+#define BERTH_SHIM_RUNTIME_DRIVER_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace berth::shim {
+
+class RuntimeDriver {
+ public:
+  RuntimeDriver(std::string binary, std::string root, std::string log)
+      : binary_(std::move(binary)), root_(std::move(root)), log_(std::move(log)) {}
+
+  // `create` with the container's stdio on the given fds (the init inherits them).
+  absl::StatusOr<pid_t> Create(const std::string& id, const std::string& bundle,
+                               const std::string& pid_file, int stdin_fd, int stdout_fd,
+                               int stderr_fd);
+  absl::Status Start(const std::string& id);
+  absl::Status Kill(const std::string& id, int signal, bool all);
+  absl::Status Delete(const std::string& id, bool force);
+
+ private:
+  // Runs the runtime to completion. Its failure message is the last error in its log.
+  absl::Status Run(std::vector<std::string> args, int stdin_fd = -1, int stdout_fd = -1,
+                   int stderr_fd = -1);
+  std::string LastLoggedError() const;
+
+  std::string binary_;
+  std::string root_;
+  std::string log_;
+};
+
+}  // namespace berth::shim
+
+#endif  // BERTH_SHIM_RUNTIME_DRIVER_H_
