@@ -154,6 +154,61 @@ TEST_F(Shim, KillReportsTheSignalAndPublishesTheExit) {
   EXPECT_EQ(shim->Wait(), 0);
 }
 
+TEST_F(Shim, ExecPidsStatsPauseAndCloseIO) {
+  BusyboxBundle b = Bundle({"sleep", "1000"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  v1::Response created = c.Call(Create(b));
+  ASSERT_EQ(created.code(), 0) << created.message();
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_start(); })).code(), 0);
+
+  v1::Response exec = c.Call(Make([](v1::Request& r) {
+    r.mutable_exec()->set_exec_id("e1");
+    r.mutable_exec()->set_process(
+        R"({"args": ["sh", "-c", "cat; echo from-exec; exit 4"], "cwd": "/",
+            "env": ["PATH=/bin"]})");
+    r.mutable_exec()->mutable_stdio()->set_stdin_open(true);
+  }));
+  ASSERT_EQ(exec.code(), 0) << exec.message();
+  v1::Response started = c.Call(Make([](v1::Request& r) { r.mutable_start()->set_exec_id("e1"); }));
+  ASSERT_EQ(started.code(), 0) << started.message();
+  // The exec'd `cat` holds until its stdin closes.
+  v1::Response pids = c.Call(Make([](v1::Request& r) { r.mutable_pids(); }));
+  ASSERT_EQ(pids.code(), 0) << pids.message();
+  bool saw_init = false, saw_exec = false;
+  for (const auto& p : pids.pids().processes()) {
+    saw_init |= p.pid() == created.create().pid();
+    saw_exec |= p.exec_id() == "e1";
+  }
+  EXPECT_TRUE(saw_init && saw_exec) << pids.ShortDebugString();
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) {
+               r.mutable_close_io()->set_exec_id("e1");
+               r.mutable_close_io()->set_stdin(true);
+             })).code(),
+            0);
+  v1::Response waited = c.Call(Make([](v1::Request& r) { r.mutable_wait()->set_exec_id("e1"); }));
+  EXPECT_EQ(waited.wait().exit_status(), 4u);
+  std::stringstream log;
+  log << std::ifstream(tmp_.path() + "/shim/log-e1.json").rdbuf();
+  EXPECT_NE(log.str().find("from-exec"), std::string::npos) << log.str();
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_()->set_exec_id("e1"); })).code(), 0);
+
+  v1::Response stats = c.Call(Make([](v1::Request& r) { r.mutable_stats(); }));
+  ASSERT_EQ(stats.code(), 0) << stats.message();
+  EXPECT_GT(stats.stats().cpu_usage_usec(), 0u);
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_pause(); })).code(), 0);
+  EXPECT_EQ(State(), "paused");
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_resume(); })).code(), 0);
+  EXPECT_EQ(State(), "running");
+
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_kill()->set_signal(SIGKILL); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_wait(); }));
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0);
+}
+
 TEST_F(Shim, RequestsOutOfTurnGetClearErrors) {
   auto shim = StartShim();
   ShimClient c(sock_);
@@ -162,8 +217,8 @@ TEST_F(Shim, RequestsOutOfTurnGetClearErrors) {
   }));
   EXPECT_EQ(old.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
   v1::Response start = c.Call(Make([](v1::Request& r) { r.mutable_start(); }));
-  EXPECT_EQ(start.code(), static_cast<int>(absl::StatusCode::kFailedPrecondition));
-  EXPECT_NE(start.message().find("is not created"), std::string::npos) << start.message();
+  EXPECT_EQ(start.code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_NE(start.message().find("has been created"), std::string::npos) << start.message();
   BusyboxBundle bad(tmp_.path() + "/bad", {"true"});
   std::ofstream(bad.dir() + "/config.json") << "{not json";
   v1::Response create = c.Call(Create(bad));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/syscall.h"
+#include "common/unique_fd.h"
 
 namespace berth::shim {
 
@@ -68,6 +70,55 @@ absl::StatusOr<pid_t> RuntimeDriver::Create(const std::string& id, const std::st
   absl::Status st = Run({"create", "--bundle", bundle, "--pid-file", pid_file, id}, stdin_fd,
                         stdout_fd, stderr_fd);
   if (!st.ok()) return st;
+  return ReadPid(pid_file);
+}
+
+absl::StatusOr<pid_t> RuntimeDriver::Exec(const std::string& id, const std::string& process_file,
+                                          const std::string& pid_file, int stdin_fd, int stdout_fd,
+                                          int stderr_fd) {
+  absl::Status st = Run({"exec", "--process", process_file, "--detach", "--pid-file", pid_file, id},
+                        stdin_fd, stdout_fd, stderr_fd);
+  if (!st.ok()) return st;
+  return ReadPid(pid_file);
+}
+
+absl::Status RuntimeDriver::Pause(const std::string& id) { return Run({"pause", id}); }
+absl::Status RuntimeDriver::Resume(const std::string& id) { return Run({"resume", id}); }
+absl::Status RuntimeDriver::Update(const std::string& id, const std::string& resources_file) {
+  return Run({"update", "--resources", resources_file, id});
+}
+
+absl::StatusOr<std::vector<pid_t>> RuntimeDriver::Pids(const std::string& id) {
+  absl::StatusOr<std::string> out = Output({"ps", "--format", "json", id});
+  if (!out.ok()) return out.status();
+  // A JSON array of integers: read the numbers.
+  std::vector<pid_t> pids;
+  for (absl::string_view tok : absl::StrSplit(*out, absl::ByAnyChar("[], \n"), absl::SkipEmpty())) {
+    pid_t p = 0;
+    if (absl::SimpleAtoi(tok, &p)) pids.push_back(p);
+  }
+  return pids;
+}
+
+absl::StatusOr<std::string> RuntimeDriver::Stats(const std::string& id) {
+  return Output({"events", "--stats", id});
+}
+
+absl::StatusOr<std::string> RuntimeDriver::Output(std::vector<std::string> args) {
+  int out = ::memfd_create("runtime-stdout", MFD_CLOEXEC);
+  if (out < 0) return ErrnoStatus("memfd_create", errno);
+  UniqueFd fd(out);
+  absl::Status st = Run(std::move(args), -1, fd.get(), -1);
+  if (!st.ok()) return st;
+  ::lseek(fd.get(), 0, SEEK_SET);
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+  return text;
+}
+
+absl::StatusOr<pid_t> RuntimeDriver::ReadPid(const std::string& pid_file) {
   absl::StatusOr<std::string> text = sys::ReadFile(pid_file);
   if (!text.ok()) return text.status();
   pid_t pid = 0;

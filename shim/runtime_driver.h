@@ -23,6 +23,17 @@ class RuntimeDriver {
                                const std::string& pid_file, int stdin_fd, int stdout_fd,
                                int stderr_fd);
   absl::Status Start(const std::string& id);
+  // `exec --detach` of the process in `process_file` (OCI process JSON); returns its pid.
+  absl::StatusOr<pid_t> Exec(const std::string& id, const std::string& process_file,
+                             const std::string& pid_file, int stdin_fd, int stdout_fd,
+                             int stderr_fd);
+  absl::Status Pause(const std::string& id);
+  absl::Status Resume(const std::string& id);
+  absl::Status Update(const std::string& id, const std::string& resources_file);
+  // `ps --format json`: the container's host pids.
+  absl::StatusOr<std::vector<pid_t>> Pids(const std::string& id);
+  // `events --stats`: one JSON object.
+  absl::StatusOr<std::string> Stats(const std::string& id);
   absl::Status Kill(const std::string& id, int signal, bool all);
   absl::Status Delete(const std::string& id, bool force);
 
@@ -30,6 +41,9 @@ class RuntimeDriver {
   // Runs the runtime to completion. Its failure message is the last error in its log.
   absl::Status Run(std::vector<std::string> args, int stdin_fd = -1, int stdout_fd = -1,
                    int stderr_fd = -1);
+  // Runs the runtime and returns what it printed on stdout.
+  absl::StatusOr<std::string> Output(std::vector<std::string> args);
+  absl::StatusOr<pid_t> ReadPid(const std::string& pid_file);
   std::string LastLoggedError() const;
 
   std::string binary_;

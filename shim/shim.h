@@ -1,7 +1,10 @@
 // berth-shim: one per container. It holds the container's stdio, writes its log, reaps its
-// processes as their subreaper, keeps the exit status on disk, and answers the daemon over a
+// processes as their subreaper, keeps exit statuses on disk, and answers the daemon over a
 // SOCK_SEQPACKET socket, one protobuf-lite message per packet (berth.shim.v1). One thread, one
 // epoll loop: the listening socket, the clients, a signalfd for SIGCHLD, and the output pipes.
+//
+// A task has its init (exec_id "") and any number of exec'd processes, each with its own
+// stdio, state and exit status.
 #ifndef BERTH_SHIM_SHIM_H_
 #define BERTH_SHIM_SHIM_H_
 
@@ -24,7 +27,7 @@ namespace berth::shim {
 struct Options {
   std::string id;
   std::string socket;     // where to listen
-  std::string state_dir;  // exit.json, shim.pid, runtime log, pid file
+  std::string state_dir;  // exit files, shim.pid, runtime log, pid files
   std::string runtime = "berth-runtime";
   std::string runtime_root = "/run/berth/runtime";
   bool foreground = false;  // do not daemonize (tests, debugging)
@@ -35,43 +38,65 @@ class Shim {
   explicit Shim(Options options);
   // Binds the socket; after this returns OK, clients may connect (they wait for the loop).
   absl::Status Listen();
-  // Serves until a Shutdown request (or SIGTERM once the task is gone).
+  // Serves until a Shutdown request (or SIGTERM once no process runs).
   absl::Status Serve();
 
  private:
-  enum class State { kNone, kCreated, kRunning, kStopped };
+  enum class State { kCreated, kRunning, kStopped };
+  struct Process {
+    std::string exec_id;
+    State state = State::kCreated;
+    pid_t pid = 0;
+    uint32_t exit_status = 0;
+    int64_t exited_at = 0;
+    std::string spec;  // exec: the OCI process JSON, run at Start
+    v1::Stdio stdio;
+    std::unique_ptr<LogWriter> log;
+    UniqueFd stdin_write;
+    std::vector<uint64_t> waiters_ids;
+    std::vector<int> waiters_fds;
+  };
 
   void OnClient(int fd);
   void OnSignal();
   void OnOutput(int fd);
-  v1::Response Handle(int client, const v1::Request& req, bool* defer);
   void Send(int client, const v1::ShimPacket& packet);
   void Respond(int client, v1::Response resp);
-  void Exited(int status);
+  void Exited(Process& p, int status);
   void Watch(int fd);
   void Unwatch(int fd);
+  bool AnyRunning() const;
+  Process* Find(const std::string& exec_id);
 
+  // Pipes for a process's stdio: the child ends go to the runtime, the read ends are watched
+  // and logged. Returns the child ends {stdin, stdout, stderr}.
+  absl::StatusOr<std::vector<UniqueFd>> Plumb(Process& p);
+
+  v1::Response Handle(int client, const v1::Request& req, bool* defer);
   v1::Response Create(const v1::CreateRequest& req);
-  v1::Response Start();
+  v1::Response Exec(const v1::ExecRequest& req);
+  v1::Response Start(const std::string& exec_id);
   v1::Response Kill(const v1::KillRequest& req);
-  v1::Response Delete();
-  v1::Response StateOf();
+  v1::Response Delete(const std::string& exec_id);
+  v1::Response StateOf(const std::string& exec_id);
+  v1::Response Wait(int client, uint64_t id, const std::string& exec_id, bool* defer);
+  v1::Response CloseIO(const v1::CloseIORequest& req);
+  v1::Response Pids();
+  v1::Response Stats();
+  v1::Response Update(const v1::UpdateRequest& req);
 
   Options opts_;
   RuntimeDriver driver_;
   UniqueFd listen_, epoll_, signal_;
   std::map<int, UniqueFd> clients_;
-  std::map<int, UniqueFd> outputs_;  // read ends of stdout/stderr
-  std::map<int, std::string> output_stream_;
-  UniqueFd stdin_;
-  LogWriter log_;
-
-  State state_ = State::kNone;
+  struct Output {
+    UniqueFd fd;
+    std::string stream;  // "stdout" | "stderr"
+    std::string exec_id;
+  };
+  std::map<int, Output> outputs_;
+  std::map<std::string, Process> processes_;  // by exec_id; "" is the init
   std::string bundle_;
-  pid_t pid_ = 0;
-  uint32_t exit_status_ = 0;
-  int64_t exited_at_ = 0;
-  std::vector<std::pair<int, uint64_t>> waiters_;  // client fd, request id
   uint64_t event_seq_ = 0;
   bool stop_ = false;
 };
