@@ -3,8 +3,10 @@
 // Shutdown, and the TaskExit event. Needs root.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -207,6 +209,36 @@ TEST_F(Shim, ExecPidsStatsPauseAndCloseIO) {
   EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
   c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
   EXPECT_EQ(shim->Wait(), 0);
+}
+
+// Without --foreground the shim detaches: the launching command returns at once with the socket
+// already listening, and the shim runs on in a session of its own, adopted by the nearest
+// subreaper (this test, standing in for init, which does not reap here).
+TEST_F(Shim, DetachesAndSurvivesItsLauncher) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  sock_ = tmp_.path() + "/shim.sock";
+  CommandResult launch =
+      RunCommand({kShim, "--id", id_, "--socket", sock_, "--state", tmp_.path() + "/shim",
+                  "--runtime", kRuntime, "--runtime-root", tmp_.path() + "/state"});
+  ASSERT_EQ(launch.exit_code, 0) << launch.err;
+  ShimClient c(sock_);
+  ASSERT_TRUE(c.connected()) << "the socket listens before the launcher returns";
+  v1::Response hello = c.Call(Connect());
+  ASSERT_EQ(hello.code(), 0);
+  const pid_t shim = static_cast<pid_t>(hello.connect().shim_pid());
+  // A new session, of which it is not the leader: it can never acquire a terminal.
+  EXPECT_NE(getsid(shim), getsid(0));
+  EXPECT_NE(getsid(shim), shim);
+  std::ifstream stat("/proc/" + std::to_string(shim) + "/stat");
+  std::string comm, state;
+  int pid = 0, ppid = 0;
+  stat >> pid >> comm >> state >> ppid;
+  EXPECT_EQ(ppid, getpid()) << "adopted by the subreaper, its launcher gone";
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  int status = 0;
+  ASSERT_EQ(waitpid(shim, &status, 0), shim);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 }
 
 TEST_F(Shim, RequestsOutOfTurnGetClearErrors) {
