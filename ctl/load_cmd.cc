@@ -24,6 +24,9 @@ constexpr size_t kChunk = 1 << 20;
 struct LoadOptions {
   std::string input;
   bool quiet = false;
+  // Like Docker, a loaded image is ready to run: its layers go into a snapshotter.
+  bool no_unpack = false;
+  std::string snapshotter;  // empty: the daemon's default
 };
 
 std::string Short(const std::string& ref) {
@@ -34,6 +37,12 @@ std::string Short(const std::string& ref) {
 
 void ShowProgress(const berth::types::v1::Progress& p, bool tty) {
   if (p.status() == "named") return;
+  if (p.status() == "unpacked") {  // offset/total count layers here, not bytes
+    std::fprintf(stderr, "%s%s: unpacked %lld/%lld layers\n", tty ? "\r\033[K" : "",
+                 FamiliarName(p.ref()).c_str(), static_cast<long long>(p.offset()),
+                 static_cast<long long>(p.total()));
+    return;
+  }
   if (tty) {
     std::fprintf(stderr, "\r\033[K%s: %-8s %s/%s", Short(p.ref()).c_str(), p.status().c_str(),
                  HumanSize(p.offset()).c_str(), HumanSize(p.total()).c_str());
@@ -78,6 +87,10 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
   std::string buf(kChunk, '\0');
   absl::Status read_error;
   pb::ImportImageRequest req;
+  // Options on every message, not only the first: berthd's Import reads `unpack` from the
+  // last message it received.
+  req.set_unpack(!opts.no_unpack);
+  req.set_snapshotter(opts.snapshotter);
   for (;;) {
     const ssize_t n = read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -110,6 +123,10 @@ void AddLoadCommand(CLI::App& app, Run* run) {
   CLI::App* cmd = app.add_subcommand("load", "Load images from a tar archive or STDIN");
   cmd->add_option("-i,--input", opts->input, "read from a tar archive file, instead of STDIN");
   cmd->add_flag("-q,--quiet", opts->quiet, "suppress the load output");
+  cmd->add_flag("--no-unpack", opts->no_unpack,
+                "only store the image; do not unpack its layers into a snapshotter");
+  cmd->add_option("--snapshotter", opts->snapshotter,
+                  "snapshotter to unpack into (default: the daemon's)");
   cmd->callback(
       [run, opts] { *run = [opts](const GlobalOptions& g) { return RunLoad(g, *opts); }; });
 }

@@ -38,7 +38,9 @@ class SnapshotsTest : public ::testing::Test {
     const std::string archive = tmp_.path() + "/busybox.tar";
     CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, archive, "busybox"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = RunCommand({kBerth, "-H", "unix://" + sock_, "load", "-i", archive});
+    archive_ = archive;
+    // --no-unpack: the tests below unpack through the API and count what that did.
+    r = RunCommand({kBerth, "-H", "unix://" + sock_, "load", "--no-unpack", "-i", archive});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void TearDown() override {
@@ -85,7 +87,25 @@ class SnapshotsTest : public ::testing::Test {
     return target;
   }
 
+  // Committed snapshot names in `ns` of `snapshotter` (empty: the default).
+  std::vector<std::string> Committed(const std::string& ns, const std::string& snapshotter) {
+    spb::ListSnapshotsRequest req;
+    req.set_snapshotter(snapshotter);
+    req.add_filters("kind==committed");
+    auto ctx = Ctx(ns);
+    auto reader = snaps_->List(ctx.get(), req);
+    spb::ListSnapshotsResponse resp;
+    std::vector<std::string> names;
+    while (reader->Read(&resp)) {
+      for (const auto& i : resp.info()) names.push_back(i.name());
+    }
+    grpc::Status st = reader->Finish();
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return names;
+  }
+
   ShortTempDir tmp_{"berth-snap"};
+  std::string archive_;
   std::string root_ = tmp_.path() + "/root";
   std::string sock_ = tmp_.path() + "/state/berthd.sock";
   std::unique_ptr<Child> child_;
@@ -160,6 +180,38 @@ TEST_F(SnapshotsTest, NamespacesDoNotSeeEachOther) {
   spb::ListSnapshotsResponse resp;
   ASSERT_TRUE(reader->Read(&resp));
   EXPECT_EQ(resp.info(0).name(), u.chain_id());
+}
+
+TEST_F(SnapshotsTest, LoadUnpacksByDefault) {
+  const std::string chain = Unpack("native").chain_id();  // only to learn the chain ID
+  auto load = [&](const std::string& ns, std::vector<std::string> flags) {
+    std::vector<std::string> argv = {kBerth, "-H", "unix://" + sock_, "-n", ns, "load"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back("-i");
+    argv.push_back(archive_);
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r;
+  };
+  CommandResult r = load("plain", {});
+  EXPECT_NE(r.err.find("unpacked 1/1 layers"), std::string::npos) << r.err;
+  EXPECT_EQ(Committed("plain", ""), std::vector<std::string>{chain});
+  EXPECT_TRUE(Committed("plain", "native").empty());
+
+  load("bare", {"--no-unpack"});
+  EXPECT_TRUE(Committed("bare", "").empty());
+
+  load("nat", {"--snapshotter", "native"});
+  EXPECT_EQ(Committed("nat", "native"), std::vector<std::string>{chain});
+  EXPECT_TRUE(Committed("nat", "").empty());
+
+  // An unknown snapshotter is an error the user sees, not a silent skip.
+  std::vector<std::string> argv = {kBerth, "-H",    "unix://" + sock_, "-n",
+                                   "bad",  "load",  "--snapshotter",   "nosuch",
+                                   "-i",   archive_};
+  r = RunCommand(argv);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
 }
 
 }  // namespace
