@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "berth/services/images/v1/images.grpc.pb.h"
+#include "berth/services/introspection/v1/introspection.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "e2e/harness/process.h"
 #include "snapshotter/mount/mount.h"
@@ -212,6 +214,31 @@ TEST_F(SnapshotsTest, LoadUnpacksByDefault) {
   r = RunCommand(argv);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+}
+
+TEST_F(SnapshotsTest, IntrospectionListsSnapshotters) {
+  namespace intro = berth::services::introspection::v1;
+  auto stub = intro::Introspection::NewStub(channel_);
+  intro::PluginsRequest req;
+  req.add_filters("type==berth.snapshotter.v1");
+  intro::PluginsResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stub->Plugins(&ctx, req, &resp).ok());
+  std::map<std::string, intro::Plugin> by_id;
+  for (const intro::Plugin& p : resp.plugins()) by_id[p.id()] = p;
+  ASSERT_EQ(by_id.size(), 2u) << resp.DebugString();
+  for (const std::string name : {"overlayfs", "native"}) {
+    SCOPED_TRACE(name);
+    const intro::Plugin& p = by_id[name];
+    EXPECT_EQ(p.status(), intro::PLUGIN_STATUS_OK) << p.init_error().message();
+    EXPECT_EQ(p.exports().at("root"), root_ + "/snapshots/" + name);
+  }
+  // Filters reach into the plugin list like into the services.
+  req.set_filters(0, "type==berth.snapshotter.v1,id==native,status==ok");
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(stub->Plugins(&ctx2, req, &resp).ok());
+  ASSERT_EQ(resp.plugins_size(), 1);
+  EXPECT_EQ(resp.plugins(0).id(), "native");
 }
 
 }  // namespace

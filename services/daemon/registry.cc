@@ -1,6 +1,7 @@
 #include "services/daemon/registry.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -19,6 +20,12 @@
 #include "snapshotter/overlayfs/overlayfs.h"
 
 namespace berth::daemon {
+namespace {
+
+// How long introspection waits for a proxy snapshotter's socket before saying it does not answer.
+constexpr auto kProbeTimeout = std::chrono::milliseconds(300);
+
+}  // namespace
 
 void Channels::SetServer(grpc::Server* server) {
   absl::MutexLock l(&mu_);
@@ -67,20 +74,73 @@ absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> SharedState::
   return content_;
 }
 
+void SharedState::InitSnapshottersLocked(const std::string& root) {
+  if (snapshotters_init_) return;
+  snapshotters_init_ = true;
+  auto add = [&](const std::string& name,
+                 absl::StatusOr<std::shared_ptr<::berth::snapshotter::Snapshotter>> made,
+                 const std::string& dir) {
+    SnapshotterInfo info{.name = name, .root = dir};
+    if (made.ok()) {
+      snapshotters_[name] = *std::move(made);
+    } else {
+      info.error = made.status();
+    }
+    snapshotter_infos_.push_back(std::move(info));
+  };
+  const std::string native = root + "/snapshots/native";
+  add("native", ::berth::snapshotter::NativeSnapshotter::Open(native), native);
+  const std::string overlay = root + "/snapshots/overlayfs";
+  if (::berth::snapshotter::OverlaySupported()) {
+    add("overlayfs", ::berth::snapshotter::OverlaySnapshotter::Open(overlay), overlay);
+  } else {
+    add("overlayfs",
+        absl::FailedPreconditionError("overlay is not available in this kernel (no \"overlay\" "
+                                      "in /proc/filesystems); use native"),
+        overlay);
+  }
+}
+
 absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
 SharedState::Snapshotters(const std::string& root) {
   absl::MutexLock l(&mu_);
-  if (snapshotters_.empty()) {
-    std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>> made;
-    ASSIGN_OR_RETURN(made["native"],
-                     ::berth::snapshotter::NativeSnapshotter::Open(root + "/snapshots/native"));
-    if (::berth::snapshotter::OverlaySupported()) {
-      ASSIGN_OR_RETURN(made["overlayfs"], ::berth::snapshotter::OverlaySnapshotter::Open(
-                                              root + "/snapshots/overlayfs"));
-    }
-    snapshotters_ = std::move(made);
-  }
+  InitSnapshottersLocked(root);
   return snapshotters_;
+}
+
+std::vector<SnapshotterInfo> SharedState::SnapshotterInfos(const std::string& root) {
+  absl::MutexLock l(&mu_);
+  InitSnapshottersLocked(root);
+  return snapshotter_infos_;
+}
+
+std::vector<berth::services::introspection::v1::Plugin> SnapshotterPlugins(
+    const std::vector<SnapshotterInfo>& infos) {
+  namespace ipb = berth::services::introspection::v1;
+  std::vector<ipb::Plugin> out;
+  for (const SnapshotterInfo& i : infos) {
+    ipb::Plugin p;
+    p.set_type("berth.snapshotter.v1");
+    p.set_id(i.name);
+    auto& exports = *p.mutable_exports();
+    if (!i.root.empty()) exports["root"] = i.root;
+    if (!i.error.ok()) {
+      p.set_status(ipb::PLUGIN_STATUS_ERROR);
+      p.mutable_init_error()->set_code(static_cast<int32_t>(i.error.code()));
+      p.mutable_init_error()->set_message(std::string(i.error.message()));
+    } else if (!i.address.empty()) {
+      p.set_status(ipb::PLUGIN_STATUS_REMOTE);
+      exports["address"] = i.address;
+      const bool answers =
+          i.channel != nullptr &&
+          i.channel->WaitForConnected(std::chrono::system_clock::now() + kProbeTimeout);
+      exports["reachable"] = answers ? "true" : "false";
+    } else {
+      p.set_status(ipb::PLUGIN_STATUS_OK);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 const std::vector<ServiceDef>& ServiceDefs() {
@@ -91,7 +151,18 @@ const std::vector<ServiceDef>& ServiceDefs() {
        }},
       {"introspection", "berth.services.introspection.v1.Introspection",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         return std::make_unique<services::IntrospectionService>(ctx.facts, ctx.endpoints);
+         services::PluginSource plugins;
+         // Snapshotters live where the snapshots service does; a remote one reports its own.
+         const bool snapshots_here = std::any_of(
+             ctx.endpoints.begin(), ctx.endpoints.end(),
+             [](const services::ServiceEndpoint& e) { return e.name == "snapshots" && e.local; });
+         if (snapshots_here) {
+           plugins = [shared = ctx.shared, root = ctx.config.root] {
+             return SnapshotterPlugins(shared->SnapshotterInfos(root));
+           };
+         }
+         return std::make_unique<services::IntrospectionService>(ctx.facts, ctx.endpoints,
+                                                                 std::move(plugins));
        }},
       {"content", "berth.services.content.v1.Content",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
@@ -123,6 +194,11 @@ const std::vector<ServiceDef>& ServiceDefs() {
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          ASSIGN_OR_RETURN(auto snapshotters, ctx.shared->Snapshotters(ctx.config.root));
          if (snapshotters.count(ctx.config.snapshotter) == 0) {
+           for (const SnapshotterInfo& i : ctx.shared->SnapshotterInfos(ctx.config.root)) {
+             if (i.name == ctx.config.snapshotter && !i.error.ok()) {
+               return Annotate(i.error, absl::StrCat("snapshotter: \"", i.name, "\""));
+             }
+           }
            return absl::InvalidArgumentError(
                absl::StrCat("snapshotter: \"", ctx.config.snapshotter,
                             "\" is not available here (overlayfs needs overlay in the kernel; "

@@ -43,6 +43,15 @@ class Channels {
   std::map<std::string, std::shared_ptr<grpc::Channel>> remote_ ABSL_GUARDED_BY(mu_);
 };
 
+// One snapshotter as introspection reports it.
+struct SnapshotterInfo {
+  std::string name;
+  std::string root;                        // built-in: its directory
+  std::string address;                     // proxy: where its process serves the snapshots API
+  absl::Status error;                      // why it could not be set up (then it is not offered)
+  std::shared_ptr<grpc::Channel> channel;  // proxy: probed to tell whether it answers
+};
+
 // What the services hosted in one process share, made on first use: the metadata database of
 // the root (content, leases and, later, images and containers all keep their records there).
 class SharedState {
@@ -53,17 +62,29 @@ class SharedState {
   absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> Content(
       const std::string& root);
   // The built-in snapshotters, each under <root>/snapshots/<name>: native always, overlayfs
-  // where the kernel has overlay.
+  // where the kernel has overlay. One that fails to set up is left out (SnapshotterInfos says
+  // why), so the others still serve.
   absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
   Snapshotters(const std::string& root);
+  // Every snapshotter Snapshotters tried to set up, with its outcome.
+  std::vector<SnapshotterInfo> SnapshotterInfos(const std::string& root);
 
  private:
-  absl::Mutex mu_;
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
+  void InitSnapshottersLocked(const std::string& root) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  bool snapshotters_init_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>> snapshotters_
       ABSL_GUARDED_BY(mu_);
+  std::vector<SnapshotterInfo> snapshotter_infos_ ABSL_GUARDED_BY(mu_);
 };
+
+// Introspection's view of the snapshotters: type berth.snapshotter.v1, id = name, status OK
+// (exports root), ERROR (init_error) or REMOTE (exports address and reachable).
+std::vector<berth::services::introspection::v1::Plugin> SnapshotterPlugins(
+    const std::vector<SnapshotterInfo>& infos);
 
 struct ServiceContext {
   const DaemonConfig& config;

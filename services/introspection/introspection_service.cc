@@ -35,14 +35,20 @@ absl::optional<std::string> PluginField(const pb::Plugin& p, const std::vector<s
 
 }  // namespace
 
-IntrospectionService::IntrospectionService(ServerFacts facts, std::vector<ServiceEndpoint> services)
-    : facts_(std::move(facts)), services_(std::move(services)) {}
+IntrospectionService::IntrospectionService(ServerFacts facts, std::vector<ServiceEndpoint> services,
+                                           PluginSource plugins)
+    : facts_(std::move(facts)), services_(std::move(services)), plugins_(std::move(plugins)) {}
 
 grpc::Status IntrospectionService::Plugins(grpc::ServerContext*, const pb::PluginsRequest* request,
                                            pb::PluginsResponse* response) {
   absl::StatusOr<Filter> filter =
       Filter::Parse({request->filters().begin(), request->filters().end()});
   if (!filter.ok()) return ToGrpcStatus(filter.status());
+  auto add = [&](pb::Plugin p) {
+    if (filter->Match([&p](const std::vector<std::string>& f) { return PluginField(p, f); })) {
+      *response->add_plugins() = std::move(p);
+    }
+  };
   for (const ServiceEndpoint& s : services_) {
     pb::Plugin p;
     p.set_type("berth.grpc.v1");
@@ -54,9 +60,10 @@ grpc::Status IntrospectionService::Plugins(grpc::ServerContext*, const pb::Plugi
       p.set_status(pb::PLUGIN_STATUS_REMOTE);
       (*p.mutable_exports())["address"] = s.address;
     }
-    if (filter->Match([&p](const std::vector<std::string>& f) { return PluginField(p, f); })) {
-      *response->add_plugins() = std::move(p);
-    }
+    add(std::move(p));
+  }
+  if (plugins_ != nullptr) {
+    for (pb::Plugin& p : plugins_()) add(std::move(p));
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,10 +34,15 @@ struct ServiceEndpoint {
   std::shared_ptr<grpc::Channel> channel;  // remote only: used to probe reachability
 };
 
+// Plugins that are not API services (snapshotters, …), described when Plugins is called, so
+// their status is the current one.
+using PluginSource = std::function<std::vector<berth::services::introspection::v1::Plugin>()>;
+
 class IntrospectionService final
     : public berth::services::introspection::v1::Introspection::Service {
  public:
-  IntrospectionService(ServerFacts facts, std::vector<ServiceEndpoint> services);
+  IntrospectionService(ServerFacts facts, std::vector<ServiceEndpoint> services,
+                       PluginSource plugins = nullptr);
 
   grpc::Status Plugins(grpc::ServerContext* context,
                        const berth::services::introspection::v1::PluginsRequest* request,
@@ -49,6 +55,7 @@ class IntrospectionService final
  private:
   const ServerFacts facts_;
   const std::vector<ServiceEndpoint> services_;
+  const PluginSource plugins_;
 };
 
 }  // namespace berth::services
