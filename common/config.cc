@@ -110,12 +110,18 @@ ConfigBinder& ConfigBinder::StringMap(std::string key, std::map<std::string, std
 }
 
 ConfigBinder& ConfigBinder::Section(std::string key, std::function<void(ConfigBinder&)> declare) {
-  fields_.push_back(Field{std::move(key), nullptr, std::move(declare)});
+  fields_.push_back(Field{std::move(key), nullptr, std::move(declare), nullptr, nullptr});
   return *this;
 }
 
 ConfigBinder& ConfigBinder::Add(std::string key, Parser parse) {
-  fields_.push_back(Field{std::move(key), std::move(parse), nullptr});
+  fields_.push_back(Field{std::move(key), std::move(parse), nullptr, nullptr, nullptr});
+  return *this;
+}
+
+ConfigBinder& ConfigBinder::AddSectionMap(std::string key, std::function<void()> clear,
+                                          EntryFactory entry) {
+  fields_.push_back(Field{std::move(key), nullptr, nullptr, std::move(clear), std::move(entry)});
   return *this;
 }
 
@@ -150,6 +156,30 @@ absl::Status ConfigBinder::Collect(const std::string& file, const std::string& p
       ConfigBinder sub;
       field->section(sub);
       RETURN_IF_ERROR(sub.Collect(file, full, kv.second, commits));
+      continue;
+    }
+    if (field->entry) {
+      const YAML::Node& entries = kv.second;
+      if (!entries.IsNull() && !entries.IsMap()) {
+        return TypeError(Where(file, entries), full, "a mapping of names to sections", entries);
+      }
+      commits->push_back(field->clear_map);
+      if (entries.IsNull()) continue;
+      for (const auto& e : entries) {
+        if (!e.first.IsScalar()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(Where(file, e.first), ": key \"", full, "\": names must be strings"));
+        }
+        const std::string name = e.first.Scalar();
+        auto [sub, store] = field->entry(name);
+        // The entry's own setters fill staging storage; `store` then moves it into place.
+        std::vector<std::function<void()>> inner;
+        RETURN_IF_ERROR(sub.Collect(file, absl::StrCat(full, ".", name), e.second, &inner));
+        commits->push_back([inner = std::move(inner), store = std::move(store)] {
+          for (const auto& c : inner) c();
+          store();
+        });
+      }
       continue;
     }
     ASSIGN_OR_RETURN(std::function<void()> commit, field->parse(kv.second, Where(file, kv.second)));

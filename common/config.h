@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +33,22 @@ class ConfigBinder {
   ConfigBinder& StringMap(std::string key, std::map<std::string, std::string>* out);
   // A nested mapping whose keys are declared by `declare` on a binder of its own.
   ConfigBinder& Section(std::string key, std::function<void(ConfigBinder&)> declare);
+  // A mapping of NAME → section, e.g. `proxy_snapshotters: {ext: {address: …}}`. For each
+  // entry, `declare` declares the section's keys on a binder pointed at a fresh T (so fields a
+  // section leaves out keep T's defaults). Like StringMap, a present key replaces `*out`.
+  template <typename T>
+  ConfigBinder& SectionMap(std::string key, std::map<std::string, T>* out,
+                           std::function<void(ConfigBinder&, T&)> declare) {
+    return AddSectionMap(
+        std::move(key), [out] { out->clear(); },
+        [out, declare](const std::string& name) {
+          auto staged = std::make_shared<T>();
+          ConfigBinder b;
+          declare(b, *staged);
+          std::function<void()> store = [out, name, staged] { (*out)[name] = *staged; };
+          return std::make_pair(std::move(b), std::move(store));
+        });
+  }
 
   // Parses `yaml` (read from `file`, used in messages) and applies it.
   absl::Status BindText(const std::string& file, const std::string& yaml) const;
@@ -46,12 +64,19 @@ class ConfigBinder {
   // Validates a value node (the string says where it is) and returns a closure that stores it.
   using Parser =
       std::function<absl::StatusOr<std::function<void()>>(const YAML::Node&, const std::string&)>;
+  // For a section map: a binder for entry NAME (pointed at staging storage) and the closure
+  // that moves the staged value into place once the whole document is valid.
+  using EntryFactory =
+      std::function<std::pair<ConfigBinder, std::function<void()>>(const std::string& name)>;
   struct Field {
     std::string key;
     Parser parse;                                // for values
     std::function<void(ConfigBinder&)> section;  // for nested mappings
+    std::function<void()> clear_map;             // for section maps
+    EntryFactory entry;                          // for section maps
   };
   ConfigBinder& Add(std::string key, Parser parse);
+  ConfigBinder& AddSectionMap(std::string key, std::function<void()> clear, EntryFactory entry);
 
   std::vector<Field> fields_;
 };

@@ -105,5 +105,59 @@ TEST(Config, MissingFileIsNotFoundWithThePath) {
   EXPECT_NE(st.message().find("/nonexistent/berth.yaml"), std::string::npos) << st;
 }
 
+struct Plugin {
+  std::string address;
+  bool enabled = true;
+};
+
+ConfigBinder PluginBinder(std::map<std::string, Plugin>* out) {
+  ConfigBinder b;
+  b.SectionMap<Plugin>("plugins", out, [](ConfigBinder& p, Plugin& v) {
+    p.String("address", &v.address).Bool("enabled", &v.enabled);
+  });
+  return b;
+}
+
+TEST(Config, SectionMapFillsOneStructPerName) {
+  std::map<std::string, Plugin> plugins{{"old", {"x", true}}};
+  absl::Status st = PluginBinder(&plugins).BindText("c.yaml", R"(
+plugins:
+  ext:
+    address: unix:///run/ext.sock
+  off: {address: unix:///run/off.sock, enabled: false}
+  bare:
+)");
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(plugins.size(), 3u);  // the file's map replaces the old one
+  EXPECT_EQ(plugins["ext"].address, "unix:///run/ext.sock");
+  EXPECT_TRUE(plugins["ext"].enabled);
+  EXPECT_EQ(plugins["off"].address, "unix:///run/off.sock");
+  EXPECT_FALSE(plugins["off"].enabled);
+  EXPECT_EQ(plugins["bare"].address, "");  // defaults of the struct
+}
+
+TEST(Config, SectionMapErrorsNameTheEntryAndChangeNothing) {
+  std::map<std::string, Plugin> plugins{{"old", {"x", true}}};
+  absl::Status st = PluginBinder(&plugins).BindText("c.yaml", R"(
+plugins:
+  good: {address: a}
+  ext:
+    adress: unix:///run/ext.sock
+)");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("c.yaml:5"), absl::string_view::npos) << st;
+  EXPECT_NE(st.message().find("\"plugins.ext.adress\""), absl::string_view::npos) << st;
+  EXPECT_NE(st.message().find("address, enabled"), absl::string_view::npos) << st;
+  ASSERT_EQ(plugins.size(), 1u);
+  EXPECT_EQ(plugins["old"].address, "x");
+
+  st = PluginBinder(&plugins).BindText("c.yaml", "plugins: [a, b]\n");
+  EXPECT_NE(st.message().find("expected a mapping of names to sections"), absl::string_view::npos)
+      << st;
+  st = PluginBinder(&plugins).BindText("c.yaml", "plugins: {ext: {enabled: maybe}}\n");
+  EXPECT_NE(st.message().find("true or false"), absl::string_view::npos) << st;
+  EXPECT_EQ(plugins.size(), 1u);
+}
+
 }  // namespace
 }  // namespace berth
