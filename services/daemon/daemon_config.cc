@@ -25,6 +25,9 @@ ConfigBinder Binder(DaemonConfig* c) {
       .StringList("services", &c->services)
       .StringMap("remote", &c->remote)
       .String("snapshotter", &c->snapshotter)
+      .SectionMap<ProxySnapshotterConfig>(
+          "proxy_snapshotters", &c->proxy_snapshotters,
+          [](ConfigBinder& p, ProxySnapshotterConfig& v) { p.String("address", &v.address); })
       .Section("tls", [c](ConfigBinder& t) {
         t.String("cert", &c->tls.cert).String("key", &c->tls.key).String("ca", &c->tls.ca);
       });
@@ -92,6 +95,25 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "address ", c.address,
         " is TCP, which requires mutual TLS: set tls.cert, tls.key and tls.ca in the config"));
+  }
+  for (const auto& [name, proxy] : c.proxy_snapshotters) {
+    const std::string key = absl::StrCat("proxy_snapshotters.", name);
+    if (name == "overlayfs" || name == "native") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": \"", name, "\" is a built-in snapshotter; pick another name"));
+    }
+    if (name.empty() || name.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ": a name must be non-empty, no \"/\""));
+    }
+    if (proxy.address.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(key, ".address is required"));
+    }
+    absl::StatusOr<Address> a = ParseAddress(proxy.address);
+    if (!a.ok()) return Annotate(a.status(), key + ".address");
+    if (a->kind != Address::Kind::kUnix) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ".address must be unix:///PATH, got \"", proxy.address, "\""));
+    }
   }
   for (const auto& [name, remote] : c.remote) {
     absl::StatusOr<Address> a = ParseAddress(remote);

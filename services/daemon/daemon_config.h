@@ -19,6 +19,11 @@ struct TlsConfig {
   bool enabled() const { return !cert.empty() || !key.empty() || !ca.empty(); }
 };
 
+// A snapshotter in another process that serves the snapshots API (e.g. berth-snapshotter).
+struct ProxySnapshotterConfig {
+  std::string address;  // unix:///PATH
+};
+
 struct DaemonConfig {
   std::string config_file;  // the file that was read, if any
   std::string root = "/var/lib/berth";
@@ -34,6 +39,8 @@ struct DaemonConfig {
   TlsConfig tls;
   // The snapshotter used when a request names none: overlayfs or native.
   std::string snapshotter = "overlayfs";
+  // Snapshotters in other processes, by the name requests use.
+  std::map<std::string, ProxySnapshotterConfig> proxy_snapshotters;
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

@@ -83,6 +83,35 @@ TEST(DaemonConfig, ValuesAreChecked) {
   EXPECT_NE(Load({"--bogus"}).status().message().find("--bogus"), std::string::npos);
 }
 
+TEST(DaemonConfig, ProxySnapshotters) {
+  absl::StatusOr<DaemonConfig> c = Load({"--config", WriteConfig("proxy.yaml", R"(
+proxy_snapshotters:
+  ext: {address: unix:///run/ext.sock}
+  other:
+    address: unix:///run/other.sock
+)")
+                                                         .c_str()});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->proxy_snapshotters.size(), 2u);
+  EXPECT_EQ(c->proxy_snapshotters["ext"].address, "unix:///run/ext.sock");
+  EXPECT_EQ(c->proxy_snapshotters["other"].address, "unix:///run/other.sock");
+
+  auto error = [](const std::string& yaml) {
+    return std::string(
+        Load({"--config", WriteConfig("bad.yaml", yaml).c_str()}).status().message());
+  };
+  EXPECT_NE(error("proxy_snapshotters: {native: {address: unix:///x}}").find("built-in"),
+            std::string::npos);
+  EXPECT_NE(
+      error("proxy_snapshotters: {ext: {}}").find("proxy_snapshotters.ext.address is required"),
+      std::string::npos);
+  EXPECT_NE(error("proxy_snapshotters: {ext: {address: tcp://1.2.3.4:5}}").find("unix:///PATH"),
+            std::string::npos);
+  EXPECT_NE(error("proxy_snapshotters: {ext: {adress: unix:///x}}")
+                .find("unknown key \"proxy_snapshotters.ext.adress\""),
+            std::string::npos);
+}
+
 TEST(DaemonConfig, ServiceSelectionIsChecked) {
   DaemonConfig c;
   c.services = {"version", "teleport"};

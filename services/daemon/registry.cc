@@ -18,6 +18,7 @@
 #include "services/version/version_service.h"
 #include "snapshotter/native/native.h"
 #include "snapshotter/overlayfs/overlayfs.h"
+#include "snapshotter/proxy/proxy.h"
 
 namespace berth::daemon {
 namespace {
@@ -74,8 +75,9 @@ absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> SharedState::
   return content_;
 }
 
-void SharedState::InitSnapshottersLocked(const std::string& root) {
+void SharedState::InitSnapshottersLocked(const DaemonConfig& config) {
   if (snapshotters_init_) return;
+  const std::string& root = config.root;
   snapshotters_init_ = true;
   auto add = [&](const std::string& name,
                  absl::StatusOr<std::shared_ptr<::berth::snapshotter::Snapshotter>> made,
@@ -99,18 +101,31 @@ void SharedState::InitSnapshottersLocked(const std::string& root) {
                                       "in /proc/filesystems); use native"),
         overlay);
   }
+  for (const auto& [name, proxy] : config.proxy_snapshotters) {
+    SnapshotterInfo info{.name = name, .address = proxy.address};
+    absl::StatusOr<Address> addr = ParseAddress(proxy.address);
+    if (addr.ok()) {
+      // Dialled lazily: a plugin that starts after berthd is picked up on first use.
+      info.channel = grpc::CreateChannel(addr->GrpcTarget(), grpc::InsecureChannelCredentials());
+      snapshotters_[name] =
+          std::make_shared<::berth::snapshotter::ProxySnapshotter>(name, info.channel);
+    } else {
+      info.error = addr.status();
+    }
+    snapshotter_infos_.push_back(std::move(info));
+  }
 }
 
 absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
-SharedState::Snapshotters(const std::string& root) {
+SharedState::Snapshotters(const DaemonConfig& config) {
   absl::MutexLock l(&mu_);
-  InitSnapshottersLocked(root);
+  InitSnapshottersLocked(config);
   return snapshotters_;
 }
 
-std::vector<SnapshotterInfo> SharedState::SnapshotterInfos(const std::string& root) {
+std::vector<SnapshotterInfo> SharedState::SnapshotterInfos(const DaemonConfig& config) {
   absl::MutexLock l(&mu_);
-  InitSnapshottersLocked(root);
+  InitSnapshottersLocked(config);
   return snapshotter_infos_;
 }
 
@@ -157,8 +172,8 @@ const std::vector<ServiceDef>& ServiceDefs() {
              ctx.endpoints.begin(), ctx.endpoints.end(),
              [](const services::ServiceEndpoint& e) { return e.name == "snapshots" && e.local; });
          if (snapshots_here) {
-           plugins = [shared = ctx.shared, root = ctx.config.root] {
-             return SnapshotterPlugins(shared->SnapshotterInfos(root));
+           plugins = [shared = ctx.shared, config = ctx.config] {
+             return SnapshotterPlugins(shared->SnapshotterInfos(config));
            };
          }
          return std::make_unique<services::IntrospectionService>(ctx.facts, ctx.endpoints,
@@ -192,9 +207,9 @@ const std::vector<ServiceDef>& ServiceDefs() {
        }},
       {"snapshots", "berth.services.snapshots.v1.Snapshots",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         ASSIGN_OR_RETURN(auto snapshotters, ctx.shared->Snapshotters(ctx.config.root));
+         ASSIGN_OR_RETURN(auto snapshotters, ctx.shared->Snapshotters(ctx.config));
          if (snapshotters.count(ctx.config.snapshotter) == 0) {
-           for (const SnapshotterInfo& i : ctx.shared->SnapshotterInfos(ctx.config.root)) {
+           for (const SnapshotterInfo& i : ctx.shared->SnapshotterInfos(ctx.config)) {
              if (i.name == ctx.config.snapshotter && !i.error.ok()) {
                return Annotate(i.error, absl::StrCat("snapshotter: \"", i.name, "\""));
              }
@@ -202,7 +217,7 @@ const std::vector<ServiceDef>& ServiceDefs() {
            return absl::InvalidArgumentError(
                absl::StrCat("snapshotter: \"", ctx.config.snapshotter,
                             "\" is not available here (overlayfs needs overlay in the kernel; "
-                            "native always works)"));
+                            "native always works; others go under proxy_snapshotters:)"));
          }
          return std::make_unique<services::SnapshotsService>(std::move(snapshotters),
                                                              ctx.config.snapshotter);

@@ -61,18 +61,18 @@ class SharedState {
   // one commit lock against the collector's sweep).
   absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> Content(
       const std::string& root);
-  // The built-in snapshotters, each under <root>/snapshots/<name>: native always, overlayfs
-  // where the kernel has overlay. One that fails to set up is left out (SnapshotterInfos says
-  // why), so the others still serve.
+  // The built-in snapshotters, each under <root>/snapshots/<name> (native always, overlayfs
+  // where the kernel has overlay), and a proxy for each of config's proxy_snapshotters. One
+  // that fails to set up is left out (SnapshotterInfos says why), so the others still serve.
   absl::StatusOr<std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>>
-  Snapshotters(const std::string& root);
+  Snapshotters(const DaemonConfig& config);
   // Every snapshotter Snapshotters tried to set up, with its outcome.
-  std::vector<SnapshotterInfo> SnapshotterInfos(const std::string& root);
+  std::vector<SnapshotterInfo> SnapshotterInfos(const DaemonConfig& config);
 
  private:
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
-  void InitSnapshottersLocked(const std::string& root) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void InitSnapshottersLocked(const DaemonConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   bool snapshotters_init_ ABSL_GUARDED_BY(mu_) = false;

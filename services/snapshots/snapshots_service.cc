@@ -15,17 +15,18 @@ namespace {
 namespace pb = ::berth::services::snapshots::v1;
 namespace sn = ::berth::snapshotter;
 
+// An empty `ns` (a service that does not scope keys) leaves keys and errors as they are.
 std::string Scoped(const std::string& ns, const std::string& key) {
-  return key.empty() ? key : absl::StrCat(ns, "/", key);
+  return key.empty() || ns.empty() ? key : absl::StrCat(ns, "/", key);
 }
 
 std::string Unscoped(const std::string& ns, const std::string& key) {
-  return absl::StartsWith(key, ns + "/") ? key.substr(ns.size() + 1) : key;
+  return !ns.empty() && absl::StartsWith(key, ns + "/") ? key.substr(ns.size() + 1) : key;
 }
 
 // Errors name scoped keys; the client knows only its own.
 absl::Status Strip(const std::string& ns, const absl::Status& st) {
-  if (st.ok()) return st;
+  if (st.ok() || ns.empty()) return st;
   std::string msg(st.message());
   std::string from = absl::StrCat("\"", ns, "/");
   for (size_t pos; (pos = msg.find(from)) != std::string::npos;)
@@ -58,8 +59,11 @@ sn::Labels LabelsOf(const google::protobuf::Map<std::string, std::string>& m) {
 
 }  // namespace
 
-SnapshotsService::SnapshotsService(SnapshotterMap snapshotters, std::string default_name)
-    : snapshotters_(std::move(snapshotters)), default_(std::move(default_name)) {}
+SnapshotsService::SnapshotsService(SnapshotterMap snapshotters, std::string default_name,
+                                   bool scope_keys)
+    : snapshotters_(std::move(snapshotters)),
+      default_(std::move(default_name)),
+      scope_keys_(scope_keys) {}
 
 absl::StatusOr<sn::Snapshotter*> SnapshotsService::Find(const std::string& name) const {
   const std::string& n = name.empty() ? default_ : name;
@@ -77,7 +81,7 @@ absl::StatusOr<sn::Snapshotter*> SnapshotsService::Find(const std::string& name)
 #define SNAP_PROLOGUE(req)                                            \
   absl::StatusOr<std::string> ns_or = RequestNamespace(*ctx);         \
   if (!ns_or.ok()) return ToGrpcStatus(ns_or.status());               \
-  const std::string& ns = *ns_or;                                     \
+  const std::string ns = scope_keys_ ? *ns_or : std::string();        \
   absl::StatusOr<sn::Snapshotter*> s_or = Find((req)->snapshotter()); \
   if (!s_or.ok()) return ToGrpcStatus(s_or.status());                 \
   sn::Snapshotter& s = **s_or;
@@ -159,7 +163,7 @@ grpc::Status SnapshotsService::List(grpc::ServerContext* ctx, const pb::ListSnap
   constexpr int kBatch = 100;
   absl::Status st = s.Walk(
       [&](const sn::Info& raw) -> absl::Status {
-        if (!absl::StartsWith(raw.name, ns + "/")) return absl::OkStatus();
+        if (!ns.empty() && !absl::StartsWith(raw.name, ns + "/")) return absl::OkStatus();
         pb::Info info;
         ToProto(ns, raw, &info);
         auto lookup = [&](const std::vector<std::string>& f) -> absl::optional<std::string> {

@@ -17,7 +17,9 @@ namespace berth::services {
 class SnapshotsService final : public ::berth::services::snapshots::v1::Snapshots::Service {
  public:
   using SnapshotterMap = std::map<std::string, std::shared_ptr<::berth::snapshotter::Snapshotter>>;
-  SnapshotsService(SnapshotterMap snapshotters, std::string default_name);
+  // `scope_keys` false serves keys as they come, for berth-snapshotter behind a proxy: the
+  // berthd in front has already put them in their namespace.
+  SnapshotsService(SnapshotterMap snapshotters, std::string default_name, bool scope_keys = true);
 
   grpc::Status Prepare(grpc::ServerContext* ctx,
                        const ::berth::services::snapshots::v1::PrepareSnapshotRequest* req,
@@ -55,6 +57,7 @@ class SnapshotsService final : public ::berth::services::snapshots::v1::Snapshot
 
   const SnapshotterMap snapshotters_;
   const std::string default_;
+  const bool scope_keys_;
 };
 
 }  // namespace berth::services
