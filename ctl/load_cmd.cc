@@ -87,8 +87,7 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
   std::string buf(kChunk, '\0');
   absl::Status read_error;
   pb::ImportImageRequest req;
-  // Options on every message, not only the first: berthd's Import reads `unpack` from the
-  // last message it received.
+  // The options ride on the first message; the rest carry data only.
   req.set_unpack(!opts.no_unpack);
   req.set_snapshotter(opts.snapshotter);
   for (;;) {
@@ -103,6 +102,8 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
     if (n == 0) break;
     req.set_data(buf.data(), static_cast<size_t>(n));
     if (!stream->Write(req)) break;  // the server stopped early: Finish says why
+    req.clear_unpack();
+    req.clear_snapshotter();
   }
   stream->WritesDone();
   reader.join();

@@ -307,6 +307,10 @@ grpc::Status ImagesService::Import(
   if (!stream->Read(&req)) {
     return ToGrpcStatus(absl::InvalidArgumentError("images Import: the stream carried no archive"));
   }
+  // The options ride on the first message; `req` is reused for the data that follows.
+  const bool unpack = req.unpack();
+  const std::string snapshotter = req.snapshotter();
+  const ::berth::types::v1::Platform platform = req.platform();
   img::ImportOptions opts{
       .ns = *ns, .base_name = req.base_name(), .platform = PlatformFromProto(req.platform())};
   if (!opts.base_name.empty()) {
@@ -337,10 +341,9 @@ grpc::Status ImagesService::Import(
   absl::StatusOr<std::vector<md::ImageRecord>> images =
       img::ImportArchive(*store_, *md_, opts, source, progress);
   if (!images.ok()) return ToGrpcStatus(Annotate(images.status(), "load"));
-  if (req.unpack()) {
+  if (unpack) {
     for (const md::ImageRecord& r : *images) {
-      absl::StatusOr<pb::UnpackImageResponse> u =
-          UnpackImage(*ns, r.name, req.snapshotter(), req.platform());
+      absl::StatusOr<pb::UnpackImageResponse> u = UnpackImage(*ns, r.name, snapshotter, platform);
       if (!u.ok()) return ToGrpcStatus(Annotate(u.status(), absl::StrCat("load: unpack ", r.name)));
       pb::ImportImageResponse resp;
       auto* pp = resp.add_progress();
