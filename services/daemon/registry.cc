@@ -11,6 +11,7 @@
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
 #include "services/diff/diff_service.h"
+#include "services/containers/containers_service.h"
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
@@ -204,6 +205,12 @@ const std::vector<ServiceDef>& ServiceDefs() {
          Channels* channels = ctx.channels;
          return std::make_unique<services::ImagesService>(
              store, md, [channels](const std::string& name) { return channels->Get(name); });
+       }},
+      {"containers", "berth.services.containers.v1.Containers",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         return std::make_unique<services::ContainersService>(md);
        }},
       {"snapshots", "berth.services.snapshots.v1.Snapshots",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

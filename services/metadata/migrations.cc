@@ -63,6 +63,21 @@ CREATE TABLE images (
 );
 CREATE INDEX images_by_target ON images(namespace, target_digest);
 )sql"},
+      {3, "containers", R"sql(
+-- A container record, per namespace: the id is its key, the name a second unique handle.
+-- `record` is the whole berth.services.containers.v1.Container message (base64 of its wire
+-- form): the columns beside it exist for uniqueness and lookup.
+CREATE TABLE containers (
+  namespace  TEXT NOT NULL REFERENCES namespaces(name) ON DELETE RESTRICT,
+  id         TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  record     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, id),
+  UNIQUE (namespace, name)
+);
+)sql"},
   };
   return *schema;
 }

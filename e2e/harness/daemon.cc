@@ -1,0 +1,34 @@
+#include "e2e/harness/daemon.h"
+
+#include <signal.h>
+
+namespace berth::e2e {
+
+TestDaemon::TestDaemon(std::vector<std::string> extra)
+    : root_(tmp_.path() + "/root"), socket_(tmp_.path() + "/state/berthd.sock") {
+  argv_ = {Runfile("services/daemon/berthd"), "--root", root_, "--state", tmp_.path() + "/state"};
+  argv_.insert(argv_.end(), extra.begin(), extra.end());
+  child_ = std::make_unique<Child>(argv_);
+  started_ = WaitForListener(socket_, *child_);
+}
+
+bool TestDaemon::Restart() {
+  child_->Stop(SIGTERM);
+  child_ = std::make_unique<Child>(argv_);
+  started_ = WaitForListener(socket_, *child_);
+  return started_;
+}
+
+TestDaemon::~TestDaemon() { child_->Stop(SIGTERM); }
+
+std::shared_ptr<grpc::Channel> TestDaemon::Channel() const {
+  return grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<grpc::ClientContext> TestDaemon::Context(const std::string& ns) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("berth-namespace", ns);
+  return ctx;
+}
+
+}  // namespace berth::e2e
