@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "berth/services/diff/v1/diff.grpc.pb.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "berth/services/introspection/v1/introspection.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -21,6 +22,7 @@
 namespace berth::e2e {
 namespace {
 
+namespace dpb = berth::services::diff::v1;
 namespace ipb = berth::services::images::v1;
 namespace spb = berth::services::snapshots::v1;
 
@@ -239,6 +241,100 @@ TEST_F(SnapshotsTest, IntrospectionListsSnapshotters) {
   ASSERT_TRUE(stub->Plugins(&ctx2, req, &resp).ok());
   ASSERT_EQ(resp.plugins_size(), 1);
   EXPECT_EQ(resp.plugins(0).id(), "native");
+}
+
+// What a tree holds, for comparing two: every path with its type, mode, owner, size and link
+// target, the mtimes of everything but directories, and the contents of regular files.
+std::string Tree(const std::string& dir) {
+  CommandResult r = RunCommand({"/bin/sh", "-c",
+                                "cd '" + dir +
+                                    "' && find . -printf '%p %y %m %U %G %s %l\\n' | sort && "
+                                    "find . ! -type d -printf '%p %T@\\n' | sort && "
+                                    "find . -type f -print0 | sort -z | xargs -0 sha256sum"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+TEST_F(SnapshotsTest, DiffOfAChangedRootfsAppliesBackToTheSameTree) {
+  auto dstub = dpb::Diff::NewStub(channel_);
+  for (const std::string sn : {"overlayfs", "native"}) {
+    SCOPED_TRACE(sn);
+    const std::string parent = Unpack(sn).chain_id();
+    const std::string rootfs = PrepareAndMount(sn, "changed-" + sn, parent);
+    // Modify, add, delete, and make /etc opaque (removed and made again).
+    ASSERT_EQ(chmod((rootfs + "/bin/busybox").c_str(), 0700), 0);
+    ASSERT_EQ(unlink((rootfs + "/bin/ls").c_str()), 0);
+    ASSERT_EQ(RunCommand({"/bin/sh", "-c",
+                          "cd '" + rootfs +
+                              "' && rm -rf etc && mkdir etc && echo 'root:x:0:0::/:/bin/sh' > "
+                              "etc/passwd && echo only > etc/only && mkdir -p new/dir && echo "
+                              "n > new/dir/f && ln -s ../etc/passwd new/l && ln new/dir/f new/h "
+                              "&& rmdir root"})
+                  .exit_code,
+              0);
+
+    spb::ViewSnapshotRequest vreq;
+    vreq.set_snapshotter(sn);
+    vreq.set_key("parent-view-" + sn);
+    vreq.set_parent(parent);
+    spb::ViewSnapshotResponse vresp;
+    grpc::Status st = snaps_->View(Ctx().get(), vreq, &vresp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    spb::MountsRequest mreq;
+    mreq.set_snapshotter(sn);
+    mreq.set_key("changed-" + sn);
+    spb::MountsResponse mresp;
+    st = snaps_->Mounts(Ctx().get(), mreq, &mresp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+
+    dpb::DiffRequest dreq;
+    *dreq.mutable_left() = vresp.mounts();
+    *dreq.mutable_right() = mresp.mounts();
+    dpb::DiffResponse dresp;
+    st = dstub->Diff(Ctx().get(), dreq, &dresp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(dresp.diff().media_type(), "application/vnd.oci.image.layer.v1.tar+gzip");
+    const std::string blob = root_ + "/content/blobs/sha256/" + dresp.diff().digest().substr(7);
+    CommandResult list = RunCommand({"/bin/tar", "-tzf", blob});
+    ASSERT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_NE(list.out.find("bin/.wh.ls"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find(".wh.root"), std::string::npos) << list.out;
+    if (sn == "overlayfs") {
+      EXPECT_NE(list.out.find("etc/.wh..wh..opq"), std::string::npos) << list.out;
+    }
+    EXPECT_EQ(list.out.find("bin/sh"), std::string::npos) << list.out;  // unchanged
+
+    // Apply the layer on the parent in a fresh snapshot: the same tree.
+    spb::PrepareSnapshotRequest preq;
+    preq.set_snapshotter(sn);
+    preq.set_key("applied-" + sn);
+    preq.set_parent(parent);
+    spb::PrepareSnapshotResponse presp;
+    st = snaps_->Prepare(Ctx().get(), preq, &presp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    dpb::ApplyRequest areq;
+    *areq.mutable_diff() = dresp.diff();
+    *areq.mutable_mounts() = presp.mounts();
+    dpb::ApplyResponse aresp;
+    st = dstub->Apply(Ctx().get(), areq, &aresp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(aresp.applied().digest(), dresp.diff().annotations().at("berth.io/uncompressed"));
+
+    std::vector<snapshotter::Mount> mounts;
+    for (const auto& m : presp.mounts()) {
+      mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
+    }
+    const std::string again = tmp_.path() + "/mnt-applied-" + sn;
+    ASSERT_EQ(mkdir(again.c_str(), 0755), 0);
+    absl::Status ms = snapshotter::MountAll(mounts, again);
+    ASSERT_TRUE(ms.ok()) << ms;
+    mounted_.push_back(again);
+    EXPECT_EQ(Tree(rootfs), Tree(again));
+    struct stat sb;
+    EXPECT_NE(lstat((again + "/etc/group").c_str(), &sb), 0);
+    EXPECT_NE(lstat((again + "/bin/ls").c_str(), &sb), 0);
+    EXPECT_EQ(lstat((again + "/bin/cat").c_str(), &sb), 0);
+  }
 }
 
 }  // namespace

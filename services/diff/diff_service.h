@@ -1,7 +1,10 @@
 // berth.services.diff.v1.Diff: Apply extracts a layer blob from the content store onto the
 // mounts of a snapshot without mounting them: a bind mount's source directly (whiteouts
-// delete), an overlay's upperdir directly (whiteouts become overlay whiteouts). Diff is not
-// served yet (UNIMPLEMENTED).
+// delete), an overlay's upperdir directly (whiteouts become overlay whiteouts). Diff writes
+// the changes of `right` against `left` as a layer blob into the content store: from the
+// overlay upperdir alone when `left` is exactly right's lower layers, otherwise by comparing
+// the two trees (bind sources directly, anything else mounted read-only on a temporary
+// directory for the call).
 #ifndef BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
 #define BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
 
@@ -24,6 +27,8 @@ class DiffService final : public ::berth::services::diff::v1::Diff::Service {
 
   grpc::Status Apply(grpc::ServerContext* ctx, const ::berth::services::diff::v1::ApplyRequest* req,
                      ::berth::services::diff::v1::ApplyResponse* resp) override;
+  grpc::Status Diff(grpc::ServerContext* ctx, const ::berth::services::diff::v1::DiffRequest* req,
+                    ::berth::services::diff::v1::DiffResponse* resp) override;
 
  private:
   const std::shared_ptr<::berth::content::ContentStore> store_;
