@@ -1,18 +1,16 @@
 #include "services/daemon/daemon.h"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/path.h"
+#include "common/server_process.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "spdlog/spdlog.h"
@@ -32,21 +30,6 @@ absl::StatusOr<std::string> RootUuid(const std::string& root) {
   std::string uuid(absl::StripAsciiWhitespace(random));
   RETURN_IF_ERROR(sys::WriteFileAtomic(file, uuid + "\n", 0644));
   return uuid;
-}
-
-// A socket file left by a daemon that died is removed; one that still answers is not ours.
-absl::Status ClearStaleSocket(const std::string& path) {
-  if (!sys::Exists(path)) return absl::OkStatus();
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return ErrnoStatus("socket(AF_UNIX)", errno);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, path.c_str(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "address unix://", path, " is in use by another process; choose another --address"));
-  }
-  return sys::Unlink(path);
 }
 
 }  // namespace

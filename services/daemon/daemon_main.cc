@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/server_process.h"
 #include "services/daemon/daemon.h"
 #include "services/daemon/daemon_config.h"
 #include "spdlog/spdlog.h"
@@ -14,15 +15,8 @@
 namespace berth::daemon {
 
 int Main(int argc, char** argv) {
-  // Block the stop signals before any thread exists, so that every gRPC thread inherits the
-  // mask and the main thread alone receives them, in sigwait.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  // A client that hangs up mid-write must not kill the daemon.
-  signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists: gRPC's threads inherit the mask; only sigwait below sees them.
+  sigset_t stop = BlockStopSignals();
 
   std::string usage;
   absl::StatusOr<DaemonConfig> config = LoadDaemonConfig(argc, argv, &usage);

@@ -2,20 +2,18 @@
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/address.h"
 #include "common/log.h"
 #include "common/path.h"
+#include "common/server_process.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "common/unique_fd.h"
@@ -26,24 +24,6 @@
 
 namespace berth::snapshots_standalone {
 namespace {
-
-// A socket file nobody answers on is left by a crash; one somebody answers on is in use.
-absl::Status ClearStaleSocket(const std::string& path) {
-  if (!sys::Exists(path)) return absl::OkStatus();
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return ErrnoStatus("socket(AF_UNIX)", errno);
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(sa.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
-  }
-  std::memcpy(sa.sun_path, path.c_str(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("address unix://", path, " is in use by another process"));
-  }
-  return sys::Unlink(path);
-}
 
 struct Options {
   std::string type;
@@ -111,12 +91,7 @@ absl::StatusOr<std::shared_ptr<::berth::snapshotter::Snapshotter>> OpenBuiltin(
 
 int Main(int argc, char** argv) {
   // Stop signals go to sigwait on the main thread; gRPC's threads inherit the mask.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop = BlockStopSignals();
 
   CLI::App app("berth-snapshotter: serves one built-in snapshotter over the snapshots API",
                "berth-snapshotter");
