@@ -11,6 +11,7 @@
 #include "berth/services/content/v1/content.grpc.pb.h"
 #include "berth/services/leases/v1/leases.grpc.pb.h"
 #include "common/digest.h"
+#include "e2e/harness/daemon.h"
 #include "e2e/harness/process.h"
 
 namespace berth::e2e {
@@ -19,21 +20,11 @@ namespace {
 namespace cpb = berth::services::content::v1;
 namespace lpb = berth::services::leases::v1;
 
-const std::string kBerthd = Runfile("services/daemon/berthd");
+struct Daemon : TestDaemon {
+  const std::string& root = TestDaemon::root();
+  std::shared_ptr<grpc::Channel> channel = Channel();
 
-struct Daemon {
-  ShortTempDir tmp{"berth-e2e"};
-  std::string root = tmp.path() + "/root";
-  std::string sock = tmp.path() + "/state/berthd.sock";
-  std::unique_ptr<Child> child;
-  std::shared_ptr<grpc::Channel> channel;
-
-  Daemon() {
-    child = std::make_unique<Child>(std::vector<std::string>{
-        kBerthd, "--root", root, "--state", tmp.path() + "/state", "--log-level", "debug"});
-    EXPECT_TRUE(WaitForListener(sock, *child)) << child->Stderr();
-    channel = grpc::CreateChannel("unix:" + sock, grpc::InsecureChannelCredentials());
-  }
+  Daemon() : TestDaemon({"--log-level", "debug"}) { EXPECT_TRUE(started()) << Stderr(); }
   bool BlobOnDisk(const std::string& data) {
     struct stat st;
     return stat((root + "/content/blobs/sha256/" + Sha256Of(data).hex()).c_str(), &st) == 0;
@@ -265,7 +256,7 @@ TEST(Content, InterruptedWriteResumesByRefAndEverythingIsPerNamespace) {
   EXPECT_TRUE(list("team-a", "").empty());
   EXPECT_TRUE(d.BlobOnDisk("{\"config\":1}")) << "team-b still holds it";
 
-  EXPECT_EQ(d.child->Stop(SIGTERM), 0) << d.child->Stderr();
+  EXPECT_EQ(d.Stop(SIGTERM), 0) << d.Stderr();
 }
 
 TEST(Content, BadWritesStoreNothingAndSayWhy) {
@@ -336,17 +327,14 @@ TEST(Content, BlobsAndLeasesSurviveARestart) {
     lreq.set_id("long");
     lpb::CreateResponse lresp;
     ASSERT_TRUE(lpb::Leases::NewStub(d.channel)->Create(In("default").get(), lreq, &lresp).ok());
-    ASSERT_EQ(d.child->Stop(SIGTERM), 0);
+    ASSERT_EQ(d.Stop(SIGTERM), 0);
   }
   // A channel still open to the old daemon would lend its broken connection to the new one.
   d.channel.reset();
-  d.child = std::make_unique<Child>(
-      std::vector<std::string>{kBerthd, "--root", d.root, "--state", d.tmp.path() + "/state"});
-  ASSERT_TRUE(WaitForListener(d.sock, *d.child)) << d.child->Stderr();
-  auto channel = grpc::CreateChannel("unix:" + d.sock, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(d.Start()) << d.Stderr();
+  auto channel = d.Channel();
   auto content = cpb::Content::NewStub(channel);
-  EXPECT_EQ(ReadBlob(*content, "default", Sha256Of("kept").ToString()), "kept")
-      << d.child->Stderr();
+  EXPECT_EQ(ReadBlob(*content, "default", Sha256Of("kept").ToString()), "kept") << d.Stderr();
   lpb::ListResponse ls;
   ASSERT_TRUE(lpb::Leases::NewStub(channel)->List(In("default").get(), {}, &ls).ok());
   ASSERT_EQ(ls.leases_size(), 1);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "berth/services/images/v1/images.grpc.pb.h"
+#include "e2e/harness/daemon.h"
 #include "e2e/harness/process.h"
 
 namespace berth::e2e {
@@ -20,24 +21,16 @@ namespace {
 namespace ipb = berth::services::images::v1;
 using nlohmann::json;
 
-const std::string kBerthd = Runfile("services/daemon/berthd");
 const std::string kBerth = Runfile("ctl/berth");
 const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kBreak = Runfile("e2e/fixtures/break_archive.py");
 
-struct Daemon {
-  ShortTempDir tmp{"berth-img"};
-  std::string root = tmp.path() + "/root";
-  std::string sock = tmp.path() + "/state/berthd.sock";
-  std::unique_ptr<Child> child;
-  std::shared_ptr<grpc::Channel> channel;
+struct Daemon : TestDaemon {
+  const std::string& root = TestDaemon::root();
+  const std::string& sock = socket();
+  std::shared_ptr<grpc::Channel> channel = Channel();
 
-  Daemon() {
-    child = std::make_unique<Child>(
-        std::vector<std::string>{kBerthd, "--root", root, "--state", tmp.path() + "/state"});
-    EXPECT_TRUE(WaitForListener(sock, *child)) << child->Stderr();
-    channel = grpc::CreateChannel("unix:" + sock, grpc::InsecureChannelCredentials());
-  }
+  Daemon() { EXPECT_TRUE(started()) << Stderr(); }
 
   CommandResult Berth(std::vector<std::string> args, const std::string& ns = "default") {
     std::vector<std::string> argv = {kBerth, "-H", "unix://" + sock, "-n", ns};

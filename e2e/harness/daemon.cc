@@ -8,15 +8,20 @@ TestDaemon::TestDaemon(std::vector<std::string> extra)
     : root_(tmp_.path() + "/root"), socket_(tmp_.path() + "/state/berthd.sock") {
   argv_ = {Runfile("services/daemon/berthd"), "--root", root_, "--state", tmp_.path() + "/state"};
   argv_.insert(argv_.end(), extra.begin(), extra.end());
-  child_ = std::make_unique<Child>(argv_);
-  started_ = WaitForListener(socket_, *child_);
+  Start();
 }
 
-bool TestDaemon::Restart() {
-  child_->Stop(SIGTERM);
+int TestDaemon::Stop(int sig) { return child_->Stop(sig); }
+
+bool TestDaemon::Start() {
   child_ = std::make_unique<Child>(argv_);
   started_ = WaitForListener(socket_, *child_);
   return started_;
+}
+
+bool TestDaemon::Restart() {
+  Stop();
+  return Start();
 }
 
 TestDaemon::~TestDaemon() { child_->Stop(SIGTERM); }

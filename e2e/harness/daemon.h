@@ -20,7 +20,11 @@ class TestDaemon {
   ~TestDaemon();
 
   bool started() const { return started_; }
-  // Stops berthd (SIGTERM) and starts it again on the same root, state and flags.
+  // Stops berthd with `sig` and returns its exit code (128+signal if killed).
+  int Stop(int sig = 15 /* SIGTERM */);
+  // Starts it again on the same root, state and flags; true once it listens.
+  bool Start();
+  // Stop(SIGTERM), then Start().
   bool Restart();
   const std::string& root() const { return root_; }
   const std::string& socket() const { return socket_; }
