@@ -49,9 +49,6 @@ struct ExecOptions {
 // Returns the process's exit code, or 0 once started when detached.
 absl::StatusOr<int> Exec(StateStore& store, const ExecOptions& options);
 
-// Signal names ("TERM", "SIGKILL", "9") → numbers.
-absl::StatusOr<int> ParseSignal(const std::string& text);
-
 }  // namespace berth::runtime
 
 #endif  // BERTH_RUNTIME_CONTAINER_H_

@@ -7,9 +7,6 @@
 #include <chrono>
 #include <thread>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/path.h"
 #include "common/status_macros.h"
@@ -62,22 +59,6 @@ bool WaitGone(const ContainerState& s, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
-
-absl::StatusOr<int> ParseSignal(const std::string& text) {
-  int n = 0;
-  if (absl::SimpleAtoi(text, &n)) {
-    if (n <= 0 || n >= NSIG)
-      return absl::InvalidArgumentError(absl::StrCat("invalid signal ", text));
-    return n;
-  }
-  std::string name = absl::AsciiStrToUpper(text);
-  if (absl::StartsWith(name, "SIG")) name = name.substr(3);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    const char* abbrev = ::sigabbrev_np(sig);
-    if (abbrev != nullptr && name == abbrev) return sig;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown signal \"", text, "\""));
-}
 
 absl::Status Start(StateStore& store, const std::string& id) {
   ASSIGN_OR_RETURN(ContainerState s, store.Load(id));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/path.h"
+#include "common/signal.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "common/version.h"
