@@ -1,6 +1,5 @@
 // berth images: REPOSITORY, TAG, IMAGE ID, CREATED and SIZE, as `docker images` prints them.
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "ctl/commands.h"
 #include "ctl/image_format.h"
 #include "ctl/image_info.h"
+#include "ctl/table.h"
 
 namespace berth::ctl {
 namespace {
@@ -22,23 +22,6 @@ struct ImagesOptions {
   bool no_trunc = false;
   std::string repository;  // REPOSITORY[:TAG]
 };
-
-// Columns padded to the widest cell plus three spaces, as Go's tabwriter does for Docker.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()));
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
-    }
-    std::printf("%s\n", line.c_str());
-  }
-}
 
 int RunImages(const GlobalOptions& global, const ImagesOptions& opts) {
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
