@@ -1,0 +1,39 @@
+// Container labels with a meaning to both the CLI and berthd: the contract between `berth
+// run/stop/ps` and the daemon's restart manager and tasks service. The CLI writes the first
+// four on the container record; the daemon writes the last three.
+#ifndef BERTH_CTL_CONTAINER_LABELS_H_
+#define BERTH_CTL_CONTAINER_LABELS_H_
+
+namespace berth::ctl {
+
+// "no", "always", "on-failure", "on-failure:N" or "unless-stopped" (RestartPolicy::ToString).
+// Written by `run`/`create --restart` and `update --restart`; absent means "no".
+inline constexpr char kLabelRestartPolicy[] = "berth.io/restart-policy";
+
+// The signal `stop` sends first, by name ("SIGTERM", "SIGRTMIN+3"); from `--stop-signal` or
+// the image's StopSignal. Absent means SIGTERM.
+inline constexpr char kLabelStopSignal[] = "berth.io/stop-signal";
+
+// Seconds `stop` waits after the stop signal before SIGKILL, in decimal; from
+// `--stop-timeout`. Absent means 10.
+inline constexpr char kLabelStopTimeout[] = "berth.io/stop-timeout";
+
+// "true" once the user stopped the container (`stop`, `kill`): the restart manager then leaves
+// an "unless-stopped" or "always" container down until it is started again, which clears it.
+inline constexpr char kLabelManuallyStopped[] = "berth.io/manually-stopped";
+
+// Written by the daemon when a task is deleted: the last exit status in decimal (128+signal
+// for a signal death), as `ps` shows in "Exited (N)".
+inline constexpr char kLabelExitStatus[] = "berth.io/exit-status";
+
+// Written by the daemon when a task is deleted: when the task exited, RFC 3339 with
+// nanoseconds (UTC), for `ps`'s "Exited (N) 2 minutes ago".
+inline constexpr char kLabelExitedAt[] = "berth.io/exited-at";
+
+// Written by the daemon when a task is deleted: when that task started, RFC 3339 with
+// nanoseconds (UTC). Its presence is what tells "Exited" from "Created" in `ps`.
+inline constexpr char kLabelStartedAt[] = "berth.io/started-at";
+
+}  // namespace berth::ctl
+
+#endif  // BERTH_CTL_CONTAINER_LABELS_H_
