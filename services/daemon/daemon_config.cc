@@ -25,6 +25,11 @@ ConfigBinder Binder(DaemonConfig* c) {
       .StringList("services", &c->services)
       .StringMap("remote", &c->remote)
       .String("snapshotter", &c->snapshotter)
+      .String("shim", &c->shim)
+      .String("default_runtime", &c->default_runtime)
+      .StringMap("runtimes", &c->runtimes)
+      .Int("log_max_size", &c->log_max_size)
+      .Int("log_max_files", &c->log_max_files)
       .SectionMap<ProxySnapshotterConfig>(
           "proxy_snapshotters", &c->proxy_snapshotters,
           [](ConfigBinder& p, ProxySnapshotterConfig& v) { p.String("address", &v.address); })
@@ -114,6 +119,20 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat(key, ".address must be unix:///PATH, got \"", proxy.address, "\""));
     }
+  }
+  if (!c.shim.empty() && !path::IsAbsolute(c.shim)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shim must be an absolute path, got \"", c.shim, "\""));
+  }
+  for (const auto& [name, bin] : c.runtimes) {
+    if (!path::IsAbsolute(bin)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("runtimes.", name, " must be an absolute path, got \"", bin, "\""));
+    }
+  }
+  if (c.log_max_size < 0 || c.log_max_files < 1) {
+    return absl::InvalidArgumentError(
+        "log_max_size must be 0 (no rotation) or more, and log_max_files at least 1");
   }
   for (const auto& [name, remote] : c.remote) {
     absl::StatusOr<Address> a = ParseAddress(remote);

@@ -2,6 +2,7 @@
 #ifndef BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
 #define BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +42,15 @@ struct DaemonConfig {
   std::string snapshotter = "overlayfs";
   // Snapshotters in other processes, by the name requests use.
   std::map<std::string, ProxySnapshotterConfig> proxy_snapshotters;
+  // The berth-shim binary; empty means the one beside berthd, else berth-shim on PATH.
+  std::string shim;
+  // The OCI runtime a container gets when its record names none, and the runtimes by name
+  // (name → binary). A name not listed is looked up on PATH.
+  std::string default_runtime = "berth-runtime";
+  std::map<std::string, std::string> runtimes;
+  // Container logs: rotate at this many bytes (0: never) and keep this many files in all.
+  int64_t log_max_size = 0;
+  int64_t log_max_files = 1;
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

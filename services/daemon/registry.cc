@@ -1,21 +1,29 @@
 #include "services/daemon/registry.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/address.h"
+#include "common/path.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "services/containers/containers_service.h"
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
 #include "services/diff/diff_service.h"
+#include "services/events/events_service.h"
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
 #include "services/snapshots/snapshots_service.h"
+#include "services/tasks/task_manager.h"
+#include "services/tasks/tasks_service.h"
 #include "services/version/version_service.h"
 #include "snapshotter/native/native.h"
 #include "snapshotter/overlayfs/overlayfs.h"
@@ -26,6 +34,30 @@ namespace {
 
 // How long introspection waits for a proxy snapshotter's socket before saying it does not answer.
 constexpr auto kProbeTimeout = std::chrono::milliseconds(300);
+
+// berth-shim beside berthd (as installed, and in bazel-bin's layout), else on PATH.
+absl::StatusOr<std::string> ShimBinary(const DaemonConfig& config) {
+  if (!config.shim.empty()) {
+    if (::access(config.shim.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("shim: ", config.shim, " is not an executable file"));
+    }
+    return config.shim;
+  }
+  char self[4096];
+  if (const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1); n > 0) {
+    const std::string beside =
+        path::Join(path::Dir(std::string(self, static_cast<size_t>(n))), "berth-shim");
+    if (::access(beside.c_str(), X_OK) == 0) return beside;
+  }
+  const char* env = ::getenv("PATH");
+  for (absl::string_view dir : absl::StrSplit(env ? env : "/usr/local/bin:/usr/bin", ':')) {
+    const std::string candidate = path::Join(std::string(dir), "berth-shim");
+    if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return absl::FailedPreconditionError(
+      "berth-shim was found neither beside berthd nor on PATH; set `shim:` in the config");
+}
 
 }  // namespace
 
@@ -122,6 +154,12 @@ SharedState::Snapshotters(const DaemonConfig& config) {
   absl::MutexLock l(&mu_);
   InitSnapshottersLocked(config);
   return snapshotters_;
+}
+
+std::shared_ptr<events::Exchange> SharedState::Exchange() {
+  absl::MutexLock l(&mu_);
+  if (exchange_ == nullptr) exchange_ = std::make_shared<events::Exchange>();
+  return exchange_;
 }
 
 std::vector<SnapshotterInfo> SharedState::SnapshotterInfos(const DaemonConfig& config) {
@@ -228,6 +266,26 @@ const std::vector<ServiceDef>& ServiceDefs() {
          }
          return std::make_unique<services::SnapshotsService>(std::move(snapshotters),
                                                              ctx.config.snapshotter);
+       }},
+      {"events", "berth.services.events.v1.Events",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         return std::make_unique<services::EventsService>(ctx.shared->Exchange());
+       }},
+      {"tasks", "berth.services.tasks.v1.Tasks",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::string shim, ShimBinary(ctx.config));
+         tasks::TasksConfig tc{.root = ctx.config.root,
+                               .state = ctx.config.state,
+                               .shim = shim,
+                               .default_runtime = ctx.config.default_runtime,
+                               .runtimes = ctx.config.runtimes,
+                               .log_max_size = ctx.config.log_max_size,
+                               .log_max_files = static_cast<int>(ctx.config.log_max_files)};
+         Channels* channels = ctx.channels;
+         auto manager = std::make_shared<tasks::TaskManager>(
+             std::move(tc), [channels](const std::string& name) { return channels->Get(name); });
+         manager->Recover();
+         return std::make_unique<services::TasksService>(std::move(manager));
        }},
       {"diff", "berth.services.diff.v1.Diff",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/content/local/local_store.h"
 #include "services/daemon/daemon_config.h"
+#include "services/events/exchange.h"
 #include "services/introspection/introspection_service.h"
 #include "services/metadata/store.h"
 #include "snapshotter/snapshotter.h"
@@ -68,10 +69,13 @@ class SharedState {
   Snapshotters(const DaemonConfig& config);
   // Every snapshotter Snapshotters tried to set up, with its outcome.
   std::vector<SnapshotterInfo> SnapshotterInfos(const DaemonConfig& config);
+  // The event bus that the events service serves.
+  std::shared_ptr<events::Exchange> Exchange();
 
  private:
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<events::Exchange> exchange_ ABSL_GUARDED_BY(mu_);
   void InitSnapshottersLocked(const DaemonConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

@@ -1,0 +1,753 @@
+#include "services/tasks/task_manager.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "berth/events/v1/events.pb.h"
+#include "berth/services/containers/v1/containers.grpc.pb.h"
+#include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "common/grpc_status.h"
+#include "common/namespace.h"
+#include "common/path.h"
+#include "common/status_macros.h"
+#include "common/syscall.h"
+#include "services/common/proto_time.h"
+#include "snapshotter/mount/mount.h"
+#include "snapshotter/storage/fsutil.h"
+#include "spdlog/spdlog.h"
+
+extern char** environ;
+
+namespace berth::tasks {
+namespace {
+
+namespace tpb = ::berth::services::tasks::v1;
+namespace cpb = ::berth::services::containers::v1;
+namespace spb = ::berth::services::snapshots::v1;
+namespace epb = ::berth::events::v1;
+namespace v1 = ::berth::shim::v1;
+
+constexpr char kTaskFile[] = "task.json";
+constexpr auto kCallDeadline = std::chrono::seconds(30);
+// A restarting container waits 100 ms, doubling per restart, at most a minute (as Docker).
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMaxBackoff = absl::Minutes(1);
+
+std::unique_ptr<grpc::ClientContext> CallContext(const std::string& ns) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata(kNamespaceMetadataKey, ns);
+  ctx->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  return ctx;
+}
+
+absl::Time FromNanos(int64_t nanos) { return absl::FromUnixNanos(nanos); }
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+}
+
+tpb::Status FromShim(v1::Status s) { return static_cast<tpb::Status>(s); }
+
+// The exit recorded by the shim before it told anyone (exit.json), for a shim that is gone.
+absl::optional<tpb::WaitResponse> ExitFile(const std::string& file) {
+  absl::StatusOr<std::string> text = sys::ReadFile(file);
+  if (!text.ok()) return absl::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return absl::nullopt;
+  tpb::WaitResponse w;
+  w.set_exit_status(j.value("exit_status", 255u));
+  services::ToProto(FromNanos(j.value("exited_at", int64_t{0})), w.mutable_exited_at());
+  return w;
+}
+
+// A restart policy as the CLI writes it: no | always | unless-stopped | on-failure[:N].
+struct RestartPolicy {
+  std::string name = "no";
+  int max_retries = 0;  // on-failure only; 0 = unlimited
+};
+
+RestartPolicy ParsePolicy(const std::string& text) {
+  RestartPolicy p;
+  std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits(':', 1));
+  p.name = parts.empty() ? "no" : parts[0];
+  if (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &p.max_retries)) p.max_retries = 0;
+  return p;
+}
+
+std::string LabelOr(const cpb::Container& c, const std::string& key, const std::string& def) {
+  auto it = c.labels().find(key);
+  return it == c.labels().end() ? def : it->second;
+}
+
+}  // namespace
+
+TaskManager::TaskManager(TasksConfig config, ChannelSource channels)
+    : config_(std::move(config)),
+      channels_(std::move(channels)),
+      publisher_([this] { return channels_("events"); }) {
+  worker_ = std::thread([this] { WorkLoop(); });
+}
+
+TaskManager::~TaskManager() {
+  {
+    absl::MutexLock l(&work_mu_);
+    stopping_ = true;
+  }
+  worker_.join();
+  // Shims keep running: closing our connections is all a daemon stop does to them.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Task>> tasks;
+  {
+    absl::MutexLock l(&mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& [key, t] : tasks) {
+    if (t->shim) t->shim->Close();
+  }
+}
+
+std::string TaskManager::TaskDir(const std::string& ns, const std::string& id) const {
+  return path::Join(path::Join(config_.state, "tasks"), path::Join(ns, id));
+}
+
+std::string TaskManager::LogPath(const std::string& ns, const std::string& id) const {
+  return absl::StrCat(config_.root, "/logs/", ns, "/", id, "/log.json");
+}
+
+absl::StatusOr<std::string> TaskManager::ResolveRuntime(const std::string& name) const {
+  const std::string want = name.empty() ? config_.default_runtime : name;
+  if (auto it = config_.runtimes.find(want); it != config_.runtimes.end()) return it->second;
+  if (path::IsAbsolute(want)) {
+    if (::access(want.c_str(), X_OK) == 0) return want;
+  } else if (want.find('/') == std::string::npos) {
+    const char* env = ::getenv("PATH");
+    for (absl::string_view dir : absl::StrSplit(env ? env : "/usr/local/bin:/usr/bin:/bin", ':')) {
+      const std::string candidate = path::Join(std::string(dir), want);
+      if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("runtime \"", want,
+                   "\" was not found: name one under `runtimes:` in berthd's config, give "
+                   "an absolute path, or put it on berthd's PATH"));
+}
+
+absl::StatusOr<std::shared_ptr<Task>> TaskManager::Find(const std::string& ns,
+                                                        const std::string& id) {
+  absl::MutexLock l(&mu_);
+  auto it = tasks_.find({ns, id});
+  if (it == tasks_.end() || it->second == nullptr) {
+    return absl::NotFoundError(absl::StrCat("container ", id,
+                                            " has no task (it is not running; "
+                                            "create and start one first)"));
+  }
+  return it->second;
+}
+
+std::vector<std::shared_ptr<Task>> TaskManager::List(const std::string& ns) {
+  std::vector<std::shared_ptr<Task>> out;
+  absl::MutexLock l(&mu_);
+  for (const auto& [key, t] : tasks_) {
+    if (key.first == ns && t != nullptr) out.push_back(t);
+  }
+  return out;
+}
+
+absl::StatusOr<cpb::Container> TaskManager::GetContainer(const std::string& ns,
+                                                         const std::string& id) {
+  std::shared_ptr<grpc::Channel> ch = channels_("containers");
+  if (ch == nullptr) return absl::UnavailableError("the containers service is not configured");
+  cpb::GetContainerRequest req;
+  req.set_id(id);
+  cpb::GetContainerResponse resp;
+  grpc::Status st = cpb::Containers::NewStub(ch)->Get(CallContext(ns).get(), req, &resp);
+  if (!st.ok()) return FromGrpcStatus(st);
+  return resp.container();
+}
+
+void TaskManager::SetLabels(const std::string& ns, const std::string& id,
+                            const std::map<std::string, std::string>& labels) {
+  std::shared_ptr<grpc::Channel> ch = channels_("containers");
+  if (ch == nullptr) return;
+  cpb::UpdateContainerRequest req;
+  req.mutable_container()->set_id(id);
+  for (const auto& [k, v] : labels) {
+    (*req.mutable_container()->mutable_labels())[k] = v;
+    req.mutable_update_mask()->add_paths("labels." + k);
+  }
+  cpb::UpdateContainerResponse resp;
+  grpc::Status st = cpb::Containers::NewStub(ch)->Update(CallContext(ns).get(), req, &resp);
+  if (!st.ok() && st.error_code() != grpc::StatusCode::NOT_FOUND) {
+    spdlog::warn("recording state on container {}/{}: {}", ns, id, st.error_message());
+  }
+}
+
+absl::Status TaskManager::LaunchShim(const Task& task, const std::string& runtime) {
+  const std::string log = path::Join(task.dir, "shim.log");
+  std::vector<std::string> args = {config_.shim,
+                                   "--id",
+                                   task.id,
+                                   "--socket",
+                                   path::Join(task.dir, "shim.sock"),
+                                   "--state",
+                                   task.dir,
+                                   "--runtime",
+                                   runtime,
+                                   "--runtime-root",
+                                   path::Join(path::Join(config_.state, "runtime"), task.ns)};
+  if (config_.log_max_size > 0) {
+    args.insert(args.end(), {"--log-max-size", absl::StrCat(config_.log_max_size),
+                             "--log-max-files", absl::StrCat(config_.log_max_files)});
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  // berthd blocks its stop signals in every thread; the shim, and through it the container,
+  // must start with none blocked and every handler at its default.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, config_.shim.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return ErrnoStatus(absl::StrCat("starting the shim ", config_.shim), rc);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string why = sys::ReadFile(log).value_or("");
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    return absl::InternalError(absl::StrCat(
+        "the shim for ", task.id, " failed to start: ", why.empty() ? "no message" : why));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<ShimConnection> TaskManager::Connect(const std::shared_ptr<Task>& task) {
+  std::weak_ptr<Task> weak = task;
+  absl::StatusOr<std::shared_ptr<ShimConnection>> c = ShimConnection::Dial(
+      path::Join(task->dir, "shim.sock"),
+      [this, weak](const v1::Event& e) {
+        if (std::shared_ptr<Task> t = weak.lock()) OnEvent(t, e);
+      },
+      [weak] {
+        if (std::shared_ptr<Task> t = weak.lock()) t->init_exited = true;
+      });
+  if (!c.ok()) {
+    spdlog::warn("task {}/{}: {}", task->ns, task->id, std::string(c.status().message()));
+    return nullptr;
+  }
+  return *std::move(c);
+}
+
+void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e) {
+  if (e.has_exit()) {
+    epb::TaskExit x;
+    x.set_container_id(task->id);
+    x.set_exec_id(e.exit().exec_id());
+    x.set_pid(e.exit().pid());
+    x.set_exit_status(e.exit().exit_status());
+    services::ToProto(FromNanos(e.exit().exited_at_unix_nano()), x.mutable_exited_at());
+    const bool init = e.exit().exec_id().empty();
+    if (init) task->init_exited = true;
+    const std::string ns = task->ns, id = task->id;
+    const uint32_t status = e.exit().exit_status();
+    const bool managed = task->managed;
+    Post([this, ns, id, x, init, status, managed] {
+      publisher_.Publish(ns, "/tasks/exit", x);
+      if (init && managed) AfterExit(ns, id, status);
+    });
+  } else if (e.has_oom()) {
+    epb::TaskOOM o;
+    o.set_container_id(task->id);
+    const std::string ns = task->ns;
+    Post([this, ns, o] { publisher_.Publish(ns, "/tasks/oom", o); });
+  }
+}
+
+absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
+                                             const tpb::CreateTaskRequest& req) {
+  const std::string& id = req.container_id();
+  ASSIGN_OR_RETURN(cpb::Container container, GetContainer(ns, id));
+  if (container.spec().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", id, " has no OCI spec, so there is nothing to run"));
+  }
+  nlohmann::json spec = nlohmann::json::parse(container.spec(), nullptr, false);
+  if (!spec.is_object() || !spec.contains("process") || !spec["process"].is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("container ", id, " has a spec that is not an OCI runtime spec object"));
+  }
+  ASSIGN_OR_RETURN(
+      std::string runtime,
+      ResolveRuntime(!req.runtime().empty() ? req.runtime() : container.runtime().name()));
+
+  auto task = std::make_shared<Task>();
+  task->ns = ns;
+  task->id = id;
+  task->dir = TaskDir(ns, id);
+  task->log_path = !req.stdio().log_path().empty() ? req.stdio().log_path() : LogPath(ns, id);
+  task->terminal = req.stdio().terminal();
+  task->stdin_open = req.stdio().stdin_open();
+  task->managed = container.labels().count(kRestartPolicyLabel) > 0;
+  {
+    absl::MutexLock l(&mu_);
+    auto [it, fresh] = tasks_.try_emplace({ns, id}, nullptr);
+    if (!fresh) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("container ", id, " already has a task; delete it before creating another"));
+    }
+  }
+  // From here on, a failure undoes everything and frees the name.
+  bool ok = false;
+  auto undo = [&] {
+    if (ok) return;
+    if (task->shim) {
+      v1::Request down;
+      down.mutable_shutdown()->set_now(true);
+      task->shim->Call(down, nullptr, absl::Seconds(10)).IgnoreError();
+      task->shim->Close();
+    }
+    CleanUp(*task);
+    absl::MutexLock l(&mu_);
+    tasks_.erase({ns, id});
+  };
+  auto fail = [&](absl::Status st) {
+    undo();
+    return st;
+  };
+
+  // A directory left by a task whose daemon and shim both died goes first.
+  if (sys::Exists(task->dir)) {
+    Task stale;
+    stale.dir = task->dir;
+    stale.rootfs_mounted = true;
+    CleanUp(stale);
+  }
+  const std::string rootfs = path::Join(task->dir, "rootfs");
+  if (absl::Status st = sys::MkdirAll(rootfs, 0711); !st.ok()) return fail(st);
+  if (absl::Status st = sys::MkdirAll(path::Dir(task->log_path), 0700); !st.ok()) return fail(st);
+
+  spec["root"]["path"] = "rootfs";
+  spec["process"]["terminal"] = task->terminal;
+  if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, "config.json"), spec.dump(),
+                                             0600, sys::Durability::kVolatile);
+      !st.ok()) {
+    return fail(st);
+  }
+  if (!req.rootfs().empty()) {
+    std::vector<snapshotter::Mount> mounts;
+    for (const auto& m : req.rootfs()) {
+      mounts.push_back({.type = m.type(),
+                        .source = m.source(),
+                        .options = {m.options().begin(), m.options().end()}});
+    }
+    if (absl::Status st = snapshotter::MountAll(mounts, rootfs); !st.ok()) {
+      return fail(Annotate(st, "mounting the container's rootfs"));
+    }
+    task->rootfs_mounted = true;
+  }
+  nlohmann::json record = {{"namespace", ns},
+                           {"id", id},
+                           {"runtime", runtime},
+                           {"terminal", task->terminal},
+                           {"stdin_open", task->stdin_open},
+                           {"log_path", task->log_path},
+                           {"rootfs_mounted", task->rootfs_mounted},
+                           {"managed", task->managed}};
+  if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, kTaskFile), record.dump(), 0600,
+                                             sys::Durability::kVolatile);
+      !st.ok()) {
+    return fail(st);
+  }
+  if (absl::Status st = LaunchShim(*task, runtime); !st.ok()) return fail(st);
+  task->shim = Connect(task);
+  if (task->shim == nullptr) {
+    return fail(
+        absl::InternalError(absl::StrCat("the shim for ", id, " started but does not answer")));
+  }
+  v1::Request create;
+  v1::CreateRequest* c = create.mutable_create();
+  c->set_id(id);
+  c->set_bundle(task->dir);
+  c->set_runtime_path(runtime);
+  c->set_terminal(task->terminal);
+  c->mutable_stdio()->set_stdin_open(task->stdin_open);
+  c->mutable_stdio()->set_log_path(task->log_path);
+  c->mutable_stdio()->set_stdin_path(req.stdio().stdin());
+  c->mutable_stdio()->set_stdout_path(req.stdio().stdout());
+  c->mutable_stdio()->set_stderr_path(req.stdio().stderr());
+  absl::StatusOr<ShimConnection::Reply> r = task->shim->Call(create);
+  if (!r.ok()) return fail(r.status());
+  const uint32_t pid = r->response.create().pid();
+  ok = true;
+  {
+    absl::MutexLock l(&mu_);
+    tasks_[{ns, id}] = task;
+  }
+  epb::TaskCreate ev;
+  ev.set_container_id(id);
+  ev.set_bundle(task->dir);
+  *ev.mutable_rootfs() = req.rootfs();
+  ev.set_terminal(task->terminal);
+  ev.set_pid(pid);
+  publisher_.Publish(ns, "/tasks/create", ev);
+  return pid;
+}
+
+void TaskManager::CleanUp(Task& task) {
+  const std::string rootfs = path::Join(task.dir, "rootfs");
+  if (task.rootfs_mounted) {
+    absl::Status st = snapshotter::Unmount(rootfs);
+    if (!st.ok() && st.code() != absl::StatusCode::kInvalidArgument) {  // EINVAL: not mounted
+      st = snapshotter::Unmount(rootfs, /*detach=*/true);
+    }
+    if (!st.ok() && st.code() != absl::StatusCode::kInvalidArgument) {
+      // Never delete through a mount that is still there: that would empty the container's
+      // snapshot. Leave the directory for the next attempt.
+      spdlog::error("task {}: cannot unmount {}: {}", task.id, rootfs, std::string(st.message()));
+      return;
+    }
+    task.rootfs_mounted = false;
+  }
+  if (absl::Status st = snapshotter::RemoveAll(task.dir); !st.ok()) {
+    spdlog::warn("task {}: removing {}: {}", task.id, task.dir, std::string(st.message()));
+  }
+}
+
+absl::StatusOr<uint32_t> TaskManager::Start(const std::string& ns, const std::string& id,
+                                            const std::string& exec_id) {
+  v1::Request req;
+  req.mutable_start()->set_exec_id(exec_id);
+  ASSIGN_OR_RETURN(ShimConnection::Reply r, Call(ns, id, req));
+  const uint32_t pid = r.response.start().pid();
+  if (exec_id.empty()) {
+    epb::TaskStart ev;
+    ev.set_container_id(id);
+    ev.set_pid(pid);
+    publisher_.Publish(ns, "/tasks/start", ev);
+    absl::StatusOr<std::shared_ptr<Task>> t = Find(ns, id);
+    if (t.ok() && (*t)->managed) SetLabels(ns, id, {{kStartedAtLabel, Rfc3339(absl::Now())}});
+  } else {
+    epb::TaskExecStarted ev;
+    ev.set_container_id(id);
+    ev.set_exec_id(exec_id);
+    ev.set_pid(pid);
+    publisher_.Publish(ns, "/tasks/exec-started", ev);
+  }
+  return pid;
+}
+
+absl::StatusOr<ShimConnection::Reply> TaskManager::Call(const std::string& ns,
+                                                        const std::string& id, v1::Request req,
+                                                        const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  if (t->shim == nullptr || t->shim->closed()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the shim of container ", id,
+                     " is gone (it was killed, or the machine restarted); "
+                     "only delete works now"));
+  }
+  return t->shim->Call(std::move(req), cancelled);
+}
+
+absl::StatusOr<tpb::Process> TaskManager::State(const std::string& ns, const std::string& id,
+                                                const std::string& exec_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  tpb::Process p;
+  p.set_container_id(id);
+  p.set_exec_id(exec_id);
+  if (t->shim == nullptr || t->shim->closed()) {
+    // The shim is gone; what it wrote before going is all there is.
+    const std::string file =
+        path::Join(t->dir, exec_id.empty() ? "exit.json" : "exit-" + exec_id + ".json");
+    if (absl::optional<tpb::WaitResponse> w = ExitFile(file)) {
+      p.set_status(tpb::STOPPED);
+      p.set_exit_status(w->exit_status());
+      *p.mutable_exited_at() = w->exited_at();
+    } else {
+      p.set_status(tpb::UNKNOWN);
+    }
+    return p;
+  }
+  v1::Request req;
+  req.mutable_state()->set_exec_id(exec_id);
+  ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(req));
+  const v1::StateResponse& s = r.response.state();
+  p.set_pid(s.pid());
+  p.set_status(FromShim(s.status()));
+  p.mutable_stdio()->set_terminal(s.terminal());
+  p.mutable_stdio()->set_stdin_open(s.stdio().stdin_open());
+  p.mutable_stdio()->set_log_path(s.stdio().log_path());
+  if (s.status() == v1::STATUS_STOPPED) {
+    p.set_exit_status(s.exit_status());
+    services::ToProto(FromNanos(s.exited_at_unix_nano()), p.mutable_exited_at());
+  }
+  return p;
+}
+
+absl::StatusOr<tpb::WaitResponse> TaskManager::Wait(const std::string& ns, const std::string& id,
+                                                    const std::string& exec_id,
+                                                    const std::function<bool()>& cancelled) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  if (t->shim == nullptr || t->shim->closed()) {
+    if (absl::optional<tpb::WaitResponse> w = ExitFile(
+            path::Join(t->dir, exec_id.empty() ? "exit.json" : "exit-" + exec_id + ".json"))) {
+      return *w;
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("the shim of container ", id, " is gone and left no exit status behind"));
+  }
+  v1::Request req;
+  req.mutable_wait()->set_exec_id(exec_id);
+  ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(req, cancelled));
+  tpb::WaitResponse w;
+  w.set_exit_status(r.response.wait().exit_status());
+  services::ToProto(FromNanos(r.response.wait().exited_at_unix_nano()), w.mutable_exited_at());
+  return w;
+}
+
+absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
+                                                        const std::string& id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  tpb::DeleteResponse out;
+  out.set_container_id(id);
+  if (t->shim != nullptr && !t->shim->closed()) {
+    v1::Request del;
+    del.mutable_delete_()->set_exec_id("");
+    ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(del));
+    out.set_pid(r.response.delete_().pid());
+    out.set_exit_status(r.response.delete_().exit_status());
+    services::ToProto(FromNanos(r.response.delete_().exited_at_unix_nano()),
+                      out.mutable_exited_at());
+    v1::Request down;
+    down.mutable_shutdown()->set_now(true);
+    t->shim->Call(down, nullptr, absl::Seconds(10)).IgnoreError();
+  } else if (absl::optional<tpb::WaitResponse> w = ExitFile(path::Join(t->dir, "exit.json"))) {
+    out.set_exit_status(w->exit_status());
+    *out.mutable_exited_at() = w->exited_at();
+  } else {
+    out.set_exit_status(255);  // the shim died with the container; nobody saw the end
+  }
+  {
+    absl::MutexLock l(&mu_);
+    auto it = tasks_.find({ns, id});
+    if (it == tasks_.end() || it->second != t) {
+      return absl::NotFoundError(
+          absl::StrCat("the task of container ", id, " was deleted meanwhile"));
+    }
+    tasks_.erase(it);
+  }
+  if (t->shim) t->shim->Close();
+  CleanUp(*t);
+  epb::TaskDelete ev;
+  ev.set_container_id(id);
+  ev.set_pid(out.pid());
+  ev.set_exit_status(out.exit_status());
+  *ev.mutable_exited_at() = out.exited_at();
+  publisher_.Publish(ns, "/tasks/delete", ev);
+  if (t->managed) {
+    SetLabels(ns, id,
+              {{kExitStatusLabel, absl::StrCat(out.exit_status())},
+               {kExitedAtLabel, Rfc3339(services::FromProto(out.exited_at()))}});
+  }
+  return out;
+}
+
+void TaskManager::Recover() {
+  const std::string base = path::Join(config_.state, "tasks");
+  auto entries = [](const std::string& dir) {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+      }
+      ::closedir(d);
+    }
+    return out;
+  };
+  std::vector<std::pair<std::string, std::string>> exited;
+  for (const std::string& ns : entries(base)) {
+    for (const std::string& id : entries(path::Join(base, ns))) {
+      const std::string dir = path::Join(path::Join(base, ns), id);
+      absl::StatusOr<std::string> text = sys::ReadFile(path::Join(dir, kTaskFile));
+      nlohmann::json j =
+          text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+      auto task = std::make_shared<Task>();
+      task->ns = ns;
+      task->id = id;
+      task->dir = dir;
+      if (!j.is_object()) {
+        // Creation died half-way, before the record was written: nothing runs there.
+        spdlog::info("removing the unfinished task directory {}", dir);
+        task->rootfs_mounted = true;
+        CleanUp(*task);
+        continue;
+      }
+      task->log_path = j.value("log_path", LogPath(ns, id));
+      task->terminal = j.value("terminal", false);
+      task->stdin_open = j.value("stdin_open", false);
+      task->rootfs_mounted = j.value("rootfs_mounted", false);
+      task->managed = j.value("managed", false);
+      task->shim = Connect(task);
+      if (task->shim == nullptr) task->init_exited = true;
+      {
+        absl::MutexLock l(&mu_);
+        tasks_[{ns, id}] = task;
+      }
+      absl::StatusOr<tpb::Process> p = State(ns, id, "");
+      const bool stopped = !p.ok() || p->status() == tpb::STOPPED || p->status() == tpb::UNKNOWN;
+      spdlog::info("task {}/{}: reconnected ({})", ns, id,
+                   task->shim ? (stopped ? "exited" : "running") : "its shim is gone");
+      if (stopped) {
+        task->init_exited = true;
+        if (task->managed) exited.emplace_back(ns, id);
+      }
+    }
+  }
+  // Exits that happened while the daemon was down get the same treatment as live ones.
+  for (const auto& [ns, id] : exited) {
+    absl::StatusOr<tpb::Process> p = State(ns, id, "");
+    const uint32_t status = p.ok() ? p->exit_status() : 255;
+    Post([this, ns = ns, id = id, status] { AfterExit(ns, id, status); });
+  }
+}
+
+void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32_t status) {
+  absl::StatusOr<cpb::Container> c = GetContainer(ns, id);
+  if (!c.ok()) return;  // removed meanwhile
+  const RestartPolicy policy = ParsePolicy(LabelOr(*c, kRestartPolicyLabel, "no"));
+  const bool stopped_by_user = LabelOr(*c, kManuallyStoppedLabel, "") == "true";
+  int count = 0;
+  if (!absl::SimpleAtoi(LabelOr(*c, kRestartCountLabel, "0"), &count)) count = 0;
+  bool restart = false;
+  if (!stopped_by_user) {
+    if (policy.name == "always" || policy.name == "unless-stopped") restart = true;
+    if (policy.name == "on-failure" && status != 0 &&
+        (policy.max_retries == 0 || count < policy.max_retries)) {
+      restart = true;
+    }
+  }
+  absl::StatusOr<std::shared_ptr<Task>> old = Find(ns, id);
+  const bool terminal = old.ok() && (*old)->terminal;
+  const bool stdin_open = old.ok() && (*old)->stdin_open;
+  if (absl::StatusOr<tpb::DeleteResponse> d = Delete(ns, id);
+      !d.ok() && d.status().code() != absl::StatusCode::kNotFound) {
+    spdlog::warn("container {}/{} exited but its task could not be deleted: {}", ns, id,
+                 std::string(d.status().message()));
+    return;
+  }
+  if (!restart && c->auto_remove()) {
+    if (std::shared_ptr<grpc::Channel> ch = channels_("containers")) {
+      cpb::DeleteContainerRequest del;
+      del.set_id(id);
+      google::protobuf::Empty e;
+      cpb::Containers::NewStub(ch)->Delete(CallContext(ns).get(), del, &e);
+    }
+    if (std::shared_ptr<grpc::Channel> ch = channels_("snapshots");
+        ch != nullptr && !c->snapshot_key().empty()) {
+      spb::RemoveSnapshotRequest rm;
+      rm.set_snapshotter(c->snapshotter());
+      rm.set_key(c->snapshot_key());
+      google::protobuf::Empty e;
+      spb::Snapshots::NewStub(ch)->Remove(CallContext(ns).get(), rm, &e);
+    }
+    snapshotter::RemoveAll(path::Dir(LogPath(ns, id))).IgnoreError();
+    return;
+  }
+  if (!restart) return;
+  absl::Duration backoff = kFirstBackoff;
+  for (int i = 0; i < count && backoff < kMaxBackoff; ++i) backoff *= 2;
+  backoff = std::min(backoff, kMaxBackoff);
+  SetLabels(ns, id, {{kRestartCountLabel, absl::StrCat(count + 1)}});
+  spdlog::info("restarting container {}/{} (policy {}, exit {}, restart {} in {})", ns, id,
+               policy.name, status, count + 1, absl::FormatDuration(backoff));
+  Post(
+      [this, ns, id, terminal, stdin_open] {
+        absl::StatusOr<cpb::Container> now = GetContainer(ns, id);
+        if (!now.ok() || LabelOr(*now, kManuallyStoppedLabel, "") == "true") return;
+        tpb::CreateTaskRequest req;
+        req.set_container_id(id);
+        req.mutable_stdio()->set_terminal(terminal);
+        req.mutable_stdio()->set_stdin_open(stdin_open);
+        if (!now->snapshot_key().empty()) {
+          std::shared_ptr<grpc::Channel> ch = channels_("snapshots");
+          spb::MountsRequest mr;
+          mr.set_snapshotter(now->snapshotter());
+          mr.set_key(now->snapshot_key());
+          spb::MountsResponse mounts;
+          grpc::Status st =
+              ch ? spb::Snapshots::NewStub(ch)->Mounts(CallContext(ns).get(), mr, &mounts)
+                 : grpc::Status(grpc::StatusCode::UNAVAILABLE, "no snapshots service");
+          if (!st.ok()) {
+            spdlog::warn("cannot restart {}/{}: {}", ns, id, st.error_message());
+            return;
+          }
+          *req.mutable_rootfs() = mounts.mounts();
+        }
+        absl::StatusOr<uint32_t> created = Create(ns, req);
+        absl::StatusOr<uint32_t> started =
+            created.ok() ? Start(ns, id, "") : absl::StatusOr<uint32_t>(created.status());
+        if (!started.ok()) {
+          spdlog::warn("cannot restart {}/{}: {}", ns, id, std::string(started.status().message()));
+        }
+      },
+      backoff);
+}
+
+void TaskManager::Post(std::function<void()> fn, absl::Duration delay) {
+  absl::MutexLock l(&work_mu_);
+  work_.push_back({absl::Now() + delay, std::move(fn)});
+}
+
+void TaskManager::WorkLoop() {
+  for (;;) {
+    std::function<void()> fn;
+    {
+      absl::MutexLock l(&work_mu_);
+      for (;;) {
+        if (stopping_) return;
+        auto due = std::min_element(work_.begin(), work_.end(),
+                                    [](const Work& a, const Work& b) { return a.at < b.at; });
+        const absl::Time now = absl::Now();
+        if (due != work_.end() && due->at <= now) {
+          fn = std::move(due->fn);
+          work_.erase(due);
+          break;
+        }
+        const size_t seen = work_.size();
+        auto changed = [this, seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(work_mu_) {
+          return stopping_ || work_.size() != seen;
+        };
+        work_mu_.AwaitWithTimeout(absl::Condition(&changed),
+                                  due == work_.end() ? absl::InfiniteDuration() : due->at - now);
+      }
+    }
+    fn();
+  }
+}
+
+}  // namespace berth::tasks

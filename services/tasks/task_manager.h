@@ -1,0 +1,136 @@
+// The tasks of one berthd: for each container that has one, its shim connection and the
+// directory that holds its bundle. It launches shims, finds them again after a daemon restart
+// (from <state>/tasks/<namespace>/<id>/task.json), turns the shims' events into bus events,
+// and applies the restart policy and auto-remove of containers that ask for them.
+#ifndef BERTH_SERVICES_TASKS_TASK_MANAGER_H_
+#define BERTH_SERVICES_TASKS_TASK_MANAGER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "berth/services/containers/v1/containers.pb.h"
+#include "berth/services/tasks/v1/tasks.pb.h"
+#include "services/events/publisher.h"
+#include "services/tasks/shim_connection.h"
+
+namespace berth::tasks {
+
+struct TasksConfig {
+  std::string root;   // persistent: logs/<namespace>/<id>/
+  std::string state;  // volatile: tasks/<namespace>/<id>/, runtime/<namespace>/
+  std::string shim;   // the berth-shim binary
+  std::string default_runtime = "berth-runtime";
+  std::map<std::string, std::string> runtimes;  // name → binary
+  // Log rotation handed to every shim: bytes per file (0: unlimited) and files kept.
+  int64_t log_max_size = 0;
+  int log_max_files = 1;
+};
+
+// Labels a client puts on a container record to have the daemon look after it, as Docker
+// does (the berth CLI always sets the first).
+inline constexpr char kRestartPolicyLabel[] = "berth.io/restart-policy";
+inline constexpr char kManuallyStoppedLabel[] = "berth.io/manually-stopped";
+inline constexpr char kRestartCountLabel[] = "berth.io/restart-count";
+// Written by the daemon on such containers.
+inline constexpr char kExitStatusLabel[] = "berth.io/exit-status";
+inline constexpr char kExitedAtLabel[] = "berth.io/exited-at";
+inline constexpr char kStartedAtLabel[] = "berth.io/started-at";
+
+struct Task {
+  std::string ns, id;
+  std::string dir;       // bundle and shim state
+  std::string log_path;  // the init's log
+  bool terminal = false;
+  bool stdin_open = false;
+  bool rootfs_mounted = false;
+  bool managed = false;                  // the container carries kRestartPolicyLabel
+  std::shared_ptr<ShimConnection> shim;  // null once the shim is gone
+  std::atomic<bool> init_exited{false};
+};
+
+class TaskManager {
+ public:
+  using ChannelSource = std::function<std::shared_ptr<grpc::Channel>(const std::string&)>;
+  TaskManager(TasksConfig config, ChannelSource channels);
+  ~TaskManager();
+
+  // Reconnects to the shims of tasks created before this daemon started.
+  void Recover();
+
+  absl::StatusOr<std::shared_ptr<Task>> Find(const std::string& ns, const std::string& id);
+  std::vector<std::shared_ptr<Task>> List(const std::string& ns);
+
+  absl::StatusOr<uint32_t> Create(const std::string& ns,
+                                  const ::berth::services::tasks::v1::CreateTaskRequest& req);
+  absl::StatusOr<uint32_t> Start(const std::string& ns, const std::string& id,
+                                 const std::string& exec_id);
+  absl::StatusOr<::berth::services::tasks::v1::DeleteResponse> Delete(const std::string& ns,
+                                                                      const std::string& id);
+  // The init's (or an exec'd process's) state; from exit.json when the shim is gone.
+  absl::StatusOr<::berth::services::tasks::v1::Process> State(const std::string& ns,
+                                                              const std::string& id,
+                                                              const std::string& exec_id);
+  absl::StatusOr<::berth::services::tasks::v1::WaitResponse> Wait(
+      const std::string& ns, const std::string& id, const std::string& exec_id,
+      const std::function<bool()>& cancelled);
+  // One request to the task's shim; FAILED_PRECONDITION when the shim is gone.
+  absl::StatusOr<ShimConnection::Reply> Call(const std::string& ns, const std::string& id,
+                                             ::berth::shim::v1::Request req,
+                                             const std::function<bool()>& cancelled = nullptr);
+
+  std::string LogPath(const std::string& ns, const std::string& id) const;
+  const events::Publisher& publisher() const { return publisher_; }
+
+ private:
+  std::string TaskDir(const std::string& ns, const std::string& id) const;
+  absl::StatusOr<std::string> ResolveRuntime(const std::string& name) const;
+  absl::Status LaunchShim(const Task& task, const std::string& runtime);
+  std::shared_ptr<ShimConnection> Connect(const std::shared_ptr<Task>& task);
+  void CleanUp(Task& task);
+  void OnEvent(const std::shared_ptr<Task>& task, const ::berth::shim::v1::Event& event);
+
+  absl::StatusOr<::berth::services::containers::v1::Container> GetContainer(const std::string& ns,
+                                                                            const std::string& id);
+  void SetLabels(const std::string& ns, const std::string& id,
+                 const std::map<std::string, std::string>& labels);
+  // What the daemon does when a managed container's init exits: restart it, remove it
+  // (auto_remove), or delete the task and keep the exit status on the record.
+  void AfterExit(const std::string& ns, const std::string& id, uint32_t status);
+
+  // Work that must not run on a shim's reader thread (it calls shims and services).
+  void Post(std::function<void()> fn, absl::Duration delay = absl::ZeroDuration());
+  void WorkLoop();
+
+  struct Work {
+    absl::Time at;
+    std::function<void()> fn;
+  };
+
+  TasksConfig config_;
+  ChannelSource channels_;
+  events::Publisher publisher_;
+
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex work_mu_;
+  std::vector<Work> work_ ABSL_GUARDED_BY(work_mu_);
+  bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
+  std::thread worker_;
+};
+
+}  // namespace berth::tasks
+
+#endif  // BERTH_SERVICES_TASKS_TASK_MANAGER_H_
