@@ -1,17 +1,24 @@
 // berth-shim driving berth-runtime on a busybox bundle, spoken to over its SOCK_SEQPACKET
 // socket exactly as the daemon will: Connect, Create, Start, Wait, Kill, State, Delete,
-// Shutdown, and the TaskExit event. Needs root.
+// Shutdown, and the TaskExit event; terminals, ResizePty, Attach (fds by SCM_RIGHTS) and log
+// rotation. Needs root.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "berth/shim/v1/shim.pb.h"
 #include "e2e/harness/runtime_fixture.h"
@@ -35,12 +42,19 @@ class ShimClient {
   ~ShimClient() { close(fd_); }
   bool connected() const { return connected_; }
 
-  v1::Response Call(v1::Request req) {
+  // The response to `req`; fds that came with it (SCM_RIGHTS) are appended to `fds`, or closed.
+  v1::Response Call(v1::Request req, std::vector<int>* fds = nullptr) {
     req.set_id(++next_id_);
     std::string out = req.SerializeAsString();
     send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
     for (;;) {
-      v1::ShimPacket p = Receive();
+      std::vector<int> got;
+      v1::ShimPacket p = Receive(&got);
+      if (fds != nullptr) {
+        fds->insert(fds->end(), got.begin(), got.end());
+      } else {
+        for (int fd : got) close(fd);
+      }
       if (p.has_event()) {
         events_.push_back(p.event());
         continue;
@@ -52,9 +66,24 @@ class ShimClient {
   std::vector<v1::Event>& events() { return events_; }
 
  private:
-  v1::ShimPacket Receive() {
+  v1::ShimPacket Receive(std::vector<int>* fds) {
     std::string buf(65536, '\0');
-    ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+    iovec iov{.iov_base = buf.data(), .iov_len = buf.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(8 * sizeof(int))] = {};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds->push_back(fd);
+      }
+    }
     v1::ShimPacket p;
     if (n > 0) p.ParseFromArray(buf.data(), static_cast<int>(n));
     return p;
@@ -65,13 +94,60 @@ class ShimClient {
   std::vector<v1::Event> events_;
 };
 
+// Reads `fd` until EOF, or until `until` appears when it is not empty, or the timeout passes.
+struct Read {
+  std::string data;
+  bool eof = false;
+};
+Read ReadFd(int fd, const std::string& until = "",
+            std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  Read r;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[65536];
+  for (;;) {
+    if (!until.empty() && r.data.find(until) != std::string::npos) return r;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return r;
+    pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) {
+      r.eof = n == 0;
+      return r;
+    }
+    r.data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string Slurp(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
 class Shim : public RuntimeTest {
  protected:
-  std::unique_ptr<Child> StartShim() {
+  void TearDown() override {
+    for (int fd : fds_) close(fd);
+    RuntimeTest::TearDown();
+  }
+  std::unique_ptr<Child> StartShim(const std::vector<std::string>& flags = {}) {
     sock_ = tmp_.path() + "/shim.sock";
-    auto child = std::make_unique<Child>(std::vector<std::string>{
-        kShim, "--id", id_, "--socket", sock_, "--state", tmp_.path() + "/shim", "--runtime",
-        kRuntime, "--runtime-root", tmp_.path() + "/state", "--foreground"});
+    std::vector<std::string> argv = {kShim,
+                                     "--id",
+                                     id_,
+                                     "--socket",
+                                     sock_,
+                                     "--state",
+                                     tmp_.path() + "/shim",
+                                     "--runtime",
+                                     kRuntime,
+                                     "--runtime-root",
+                                     tmp_.path() + "/state",
+                                     "--foreground"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto child = std::make_unique<Child>(argv);
     EXPECT_TRUE(WaitForListener(sock_, *child, std::chrono::seconds(10), SOCK_SEQPACKET))
         << child->Stderr();
     return child;
@@ -93,8 +169,63 @@ class Shim : public RuntimeTest {
     fill(r);
     return r;
   }
+  // Attach; the fds received are closed at the end of the test.
+  v1::Response Attach(ShimClient& c, const std::string& exec_id, bool in, bool out, bool err,
+                      std::vector<int>* fds) {
+    v1::Request r;
+    r.mutable_attach()->set_exec_id(exec_id);
+    r.mutable_attach()->set_stdin(in);
+    r.mutable_attach()->set_stdout(out);
+    r.mutable_attach()->set_stderr(err);
+    fds->clear();
+    v1::Response resp = c.Call(r, fds);
+    fds_.insert(fds_.end(), fds->begin(), fds->end());
+    return resp;
+  }
+  v1::Request Resize(const std::string& exec_id, uint32_t width, uint32_t height) {
+    v1::Request r;
+    r.mutable_resize_pty()->set_exec_id(exec_id);
+    r.mutable_resize_pty()->set_width(width);
+    r.mutable_resize_pty()->set_height(height);
+    return r;
+  }
+  v1::Request ExecOf(const std::string& exec_id, const std::string& script, bool terminal,
+                     bool stdin_open) {
+    v1::Request r;
+    r.mutable_exec()->set_exec_id(exec_id);
+    nlohmann::json process = {
+        {"args", {"sh", "-c", script}}, {"cwd", "/"}, {"env", {"PATH=/bin", "TERM=xterm"}}};
+    r.mutable_exec()->set_process(process.dump());
+    r.mutable_exec()->set_terminal(terminal);
+    r.mutable_exec()->mutable_stdio()->set_stdin_open(stdin_open);
+    return r;
+  }
+  v1::Request Start(const std::string& exec_id = "") {
+    v1::Request r;
+    r.mutable_start()->set_exec_id(exec_id);
+    return r;
+  }
+  v1::Request Wait(const std::string& exec_id = "") {
+    v1::Request r;
+    r.mutable_wait()->set_exec_id(exec_id);
+    return r;
+  }
+  // Kills and deletes the task, then shuts the shim down.
+  void Finish(ShimClient& c, Child& shim) {
+    c.Call(Make([](v1::Request& r) {
+      r.mutable_kill()->set_signal(SIGKILL);
+      r.mutable_kill()->set_all(true);
+    }));
+    c.Call(Wait());
+    EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+    c.Call(Make([](v1::Request& r) { r.mutable_shutdown()->set_now(true); }));
+    EXPECT_EQ(shim.Wait(), 0) << shim.Stderr();
+  }
   std::string sock_;
+  std::vector<int> fds_;
 };
+
+constexpr int kFailedPrecondition = static_cast<int>(absl::StatusCode::kFailedPrecondition);
 
 TEST_F(Shim, RunsATaskLogsItsOutputAndKeepsItsExitStatus) {
   BusyboxBundle b = Bundle({"sh", "-c", "echo out; echo err >&2; exit 5"});
@@ -259,6 +390,272 @@ TEST_F(Shim, RequestsOutOfTurnGetClearErrors) {
       << create.message();
   c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
   EXPECT_EQ(shim->Wait(), 0);
+}
+
+// The init on a pty: ResizePty before Start sets the size `stty size` reports; the output
+// comes through the pty as stdout, to the log and to an attachment made before Start.
+TEST_F(Shim, TerminalTaskTakesTheSizeSetByResizePty) {
+  BusyboxBundle b = Bundle({"sh", "-c", "stty size; tty"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  v1::Response mismatch = c.Call(Make([&](v1::Request& r) {
+    r.mutable_create()->set_id(id_);
+    r.mutable_create()->set_bundle(b.dir());
+    r.mutable_create()->set_terminal(true);
+  }));
+  EXPECT_EQ(mismatch.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(mismatch.message().find("process.terminal is false"), std::string::npos)
+      << mismatch.message();
+
+  b.spec()["process"]["terminal"] = true;
+  b.Write();
+  v1::Response created = c.Call(Make([&](v1::Request& r) {
+    r.mutable_create()->set_id(id_);
+    r.mutable_create()->set_bundle(b.dir());
+    r.mutable_create()->set_terminal(true);
+  }));
+  ASSERT_EQ(created.code(), 0) << created.message();
+  v1::Response resized = c.Call(Resize("", 100, 30));
+  ASSERT_EQ(resized.code(), 0) << resized.message();
+  std::vector<int> fds;
+  v1::Response attached = Attach(c, "", false, true, true, &fds);
+  ASSERT_EQ(attached.code(), 0) << attached.message();
+  ASSERT_EQ(attached.attach().fds_size(), 1) << "a pty has no stderr of its own";
+  EXPECT_EQ(attached.attach().fds(0), v1::FD_ROLE_STDOUT);
+  ASSERT_EQ(fds.size(), 1u);
+
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  v1::Response waited = c.Call(Wait());
+  EXPECT_EQ(waited.wait().exit_status(), 0u);
+  Read out = ReadFd(fds[0]);
+  EXPECT_TRUE(out.eof) << "the attachment ends with the output";
+  EXPECT_NE(out.data.find("30 100\r\n"), std::string::npos) << out.data;
+  EXPECT_NE(out.data.find("/dev/pts/"), std::string::npos) << out.data;
+  const std::string log = Slurp(tmp_.path() + "/shim/log.json");
+  EXPECT_NE(log.find(R"({"log":"30 100\r\n","stream":"stdout")"), std::string::npos) << log;
+
+  EXPECT_EQ(c.Call(Resize("nope", 80, 24)).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0) << shim->Stderr();
+}
+
+// An exec'd process on a pty: resized after Start, fed through a stdin attachment, and given
+// the terminal's EOF (^D) by CloseIO.
+TEST_F(Shim, TerminalExecResizesTakesStdinAndEndsWithCloseIO) {
+  BusyboxBundle b = Bundle({"sleep", "1000"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  EXPECT_EQ(c.Call(Resize("", 80, 24)).code(), kFailedPrecondition) << "the init has no pty";
+
+  ASSERT_EQ(c.Call(ExecOf("t1", "read line; echo got-$line; stty size", true, true)).code(), 0);
+  v1::Response started = c.Call(Start("t1"));
+  ASSERT_EQ(started.code(), 0) << started.message();
+  EXPECT_NE(Slurp(tmp_.path() + "/shim/process-t1.json").find("\"terminal\":true"),
+            std::string::npos);
+  ASSERT_EQ(c.Call(Resize("t1", 120, 40)).code(), 0);
+  std::vector<int> fds;
+  v1::Response attached = Attach(c, "t1", true, true, false, &fds);
+  ASSERT_EQ(attached.code(), 0) << attached.message();
+  ASSERT_EQ(attached.attach().fds_size(), 2);
+  EXPECT_EQ(attached.attach().fds(0), v1::FD_ROLE_STDIN);
+  EXPECT_EQ(attached.attach().fds(1), v1::FD_ROLE_STDOUT);
+  ASSERT_EQ(write(fds[0], "hi\n", 3), 3);
+  v1::Response waited = c.Call(Wait("t1"));
+  EXPECT_EQ(waited.wait().exit_status(), 0u);
+  Read out = ReadFd(fds[1]);
+  EXPECT_TRUE(out.eof);
+  EXPECT_NE(out.data.find("got-hi"), std::string::npos) << out.data;
+  EXPECT_NE(out.data.find("40 120"), std::string::npos) << out.data;
+  EXPECT_NE(Slurp(tmp_.path() + "/shim/log-t1.json").find("40 120"), std::string::npos);
+
+  // `cat` on a terminal ends at ^D, which is what CloseIO sends.
+  ASSERT_EQ(c.Call(ExecOf("t2", "cat; echo cat-done", true, true)).code(), 0);
+  ASSERT_EQ(c.Call(Start("t2")).code(), 0);
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) {
+               r.mutable_close_io()->set_exec_id("t2");
+               r.mutable_close_io()->set_stdin(true);
+             })).code(),
+            0);
+  v1::Response t2 = c.Call(Wait("t2"));
+  EXPECT_EQ(t2.wait().exit_status(), 0u);
+  EXPECT_NE(Slurp(tmp_.path() + "/shim/log-t2.json").find("cat-done"), std::string::npos);
+  Finish(c, *shim);
+}
+
+// Two clients attached to one `cat`: what one writes to its stdin, both read back. One client
+// attaches before Start and misses nothing; an attachment ending does not end the stdin.
+TEST_F(Shim, AttachedClientsShareStdinAndOutput) {
+  BusyboxBundle b = Bundle({"sleep", "1000"});
+  auto shim = StartShim();
+  ShimClient c(sock_), a(sock_), d(sock_);
+  for (ShimClient* x : {&c, &a, &d}) ASSERT_EQ(x->Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  std::vector<int> fds;
+  v1::Response no_stdin = Attach(c, "", true, true, false, &fds);
+  EXPECT_EQ(no_stdin.code(), kFailedPrecondition);
+  EXPECT_NE(no_stdin.message().find("was not created with stdin open"), std::string::npos)
+      << no_stdin.message();
+  EXPECT_TRUE(fds.empty());
+
+  ASSERT_EQ(c.Call(ExecOf("e1", "echo early; cat", false, true)).code(), 0);
+  std::vector<int> fa;
+  v1::Response ra = Attach(a, "e1", true, true, true, &fa);
+  ASSERT_EQ(ra.code(), 0) << ra.message();
+  ASSERT_EQ(ra.attach().fds_size(), 3);
+  EXPECT_EQ(ra.attach().fds(0), v1::FD_ROLE_STDIN);
+  EXPECT_EQ(ra.attach().fds(1), v1::FD_ROLE_STDOUT);
+  EXPECT_EQ(ra.attach().fds(2), v1::FD_ROLE_STDERR);
+  ASSERT_EQ(fa.size(), 3u);
+  ASSERT_EQ(c.Call(Start("e1")).code(), 0);
+  EXPECT_EQ(ReadFd(fa[1], "early\n").data, "early\n") << "attached before Start: nothing missed";
+  std::vector<int> fd;
+  v1::Response rd = Attach(d, "e1", false, true, false, &fd);
+  ASSERT_EQ(rd.code(), 0) << rd.message();
+  ASSERT_EQ(fd.size(), 1u);
+  EXPECT_EQ(c.Call(Resize("e1", 80, 24)).code(), kFailedPrecondition);
+
+  ASSERT_EQ(write(fa[0], "hello\n", 6), 6);
+  EXPECT_EQ(ReadFd(fa[1], "hello\n").data, "hello\n");
+  EXPECT_EQ(ReadFd(fd[0], "hello\n").data, "hello\n");
+  // The first client's stdin goes away; the process's stdin stays open for the second one.
+  close(fa[0]);
+  fds_.erase(std::find(fds_.begin(), fds_.end(), fa[0]));
+  std::vector<int> fin;
+  ASSERT_EQ(Attach(d, "e1", true, false, false, &fin).code(), 0);
+  ASSERT_EQ(fin.size(), 1u);
+  ASSERT_EQ(write(fin[0], "again\n", 6), 6);
+  EXPECT_EQ(ReadFd(fa[1], "again\n").data, "again\n");
+  EXPECT_EQ(ReadFd(fd[0], "again\n").data, "again\n");
+
+  // Bytes written just before CloseIO still reach the process before its stdin closes.
+  ASSERT_EQ(write(fin[0], "last\n", 5), 5);
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) {
+               r.mutable_close_io()->set_exec_id("e1");
+               r.mutable_close_io()->set_stdin(true);
+             })).code(),
+            0);
+  EXPECT_EQ(c.Call(Wait("e1")).wait().exit_status(), 0u);
+  for (int out : {fa[1], fd[0]}) {
+    Read rest = ReadFd(out);
+    EXPECT_TRUE(rest.eof) << "the attachments end when the output does";
+    EXPECT_EQ(rest.data, "last\n");
+  }
+  Read err = ReadFd(fa[2]);
+  EXPECT_TRUE(err.eof);
+  EXPECT_EQ(err.data, "");
+  EXPECT_NE(Slurp(tmp_.path() + "/shim/log-e1.json").find(R"("log":"last\n")"), std::string::npos);
+  Finish(c, *shim);
+}
+
+TEST_F(Shim, AttachingToAnExitedProcessGivesEof) {
+  BusyboxBundle b = Bundle({"sh", "-c", "echo done"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  ASSERT_EQ(c.Call(Wait()).code(), 0);
+  std::vector<int> fds;
+  v1::Response attached = Attach(c, "", false, true, true, &fds);
+  ASSERT_EQ(attached.code(), 0) << attached.message();
+  ASSERT_EQ(fds.size(), 2u);
+  for (int fd : fds) {
+    Read r = ReadFd(fd, "", std::chrono::seconds(2));
+    EXPECT_TRUE(r.eof);
+    EXPECT_EQ(r.data, "");
+  }
+  EXPECT_EQ(Attach(c, "nope", false, true, false, &fds).code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0) << shim->Stderr();
+}
+
+// An attachment whose reader does not read is dropped once its pipe is full; the log still
+// gets every byte, and the loop never waits for the reader.
+TEST_F(Shim, ALaggingAttachmentIsDroppedTheLogKeepsEverything) {
+  constexpr int kBytes = 3000000;
+  BusyboxBundle b =
+      Bundle({"sh", "-c",
+              "head -c " + std::to_string(kBytes) + " /dev/zero | tr '\\0' x; echo; echo end"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  std::vector<int> fds;
+  ASSERT_EQ(Attach(c, "", false, true, false, &fds).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  EXPECT_EQ(c.Call(Wait()).wait().exit_status(), 0u);
+  Read r = ReadFd(fds[0]);
+  EXPECT_TRUE(r.eof);
+  EXPECT_GT(r.data.size(), 0u);
+  EXPECT_LT(r.data.size(), static_cast<size_t>(kBytes));
+  const std::string log = Slurp(tmp_.path() + "/shim/log.json");
+  EXPECT_EQ(std::count(log.begin(), log.end(), 'x'), kBytes);
+  EXPECT_NE(log.find(R"({"log":"end\n")"), std::string::npos);
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0);
+  EXPECT_NE(shim->Stderr().find("dropped an attachment"), std::string::npos) << shim->Stderr();
+}
+
+// --log-max-size 300 --log-max-files 3: log.json is newest, then log.json.1, log.json.2; no
+// more; each within the size; together the latest lines, in order.
+TEST_F(Shim, LogRotationKeepsMaxFiles) {
+  BusyboxBundle b = Bundle({"sh", "-c", "for i in $(seq 1 60); do echo line-$i; done"});
+  auto shim = StartShim({"--log-max-size", "300", "--log-max-files", "3"});
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  EXPECT_EQ(c.Call(Wait()).wait().exit_status(), 0u);
+  const std::string dir = tmp_.path() + "/shim/";
+  std::string all;
+  for (const char* name : {"log.json.2", "log.json.1", "log.json"}) {
+    struct stat st;
+    ASSERT_EQ(stat((dir + name).c_str(), &st), 0) << name;
+    EXPECT_LE(st.st_size, 300) << name;
+    EXPECT_GT(st.st_size, 0) << name;
+    all += Slurp(dir + name);
+  }
+  EXPECT_NE(access((dir + "log.json.3").c_str(), F_OK), 0) << "at most 3 files in all";
+  std::vector<int> lines;
+  std::istringstream in(all);
+  for (std::string rec; std::getline(in, rec);) {
+    auto j = nlohmann::json::parse(rec);
+    EXPECT_EQ(j["stream"], "stdout");
+    lines.push_back(std::stoi(j["log"].get<std::string>().substr(5)));
+  }
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), 60);
+  for (size_t i = 1; i < lines.size(); ++i) EXPECT_EQ(lines[i], lines[i - 1] + 1);
+  EXPECT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_(); })).code(), 0);
+  c.Call(Make([](v1::Request& r) { r.mutable_shutdown(); }));
+  EXPECT_EQ(shim->Wait(), 0);
+}
+
+TEST_F(Shim, BadLogFlagsAreRefused) {
+  for (const auto& flags : std::vector<std::vector<std::string>>{
+           {"--log-max-size", "10k"}, {"--log-max-size", "1", "--log-max-files", "0"}}) {
+    std::vector<std::string> argv = {kShim,
+                                     "--id",
+                                     id_,
+                                     "--socket",
+                                     tmp_.path() + "/x.sock",
+                                     "--state",
+                                     tmp_.path() + "/x",
+                                     "--foreground"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    CommandResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find(flags[flags.size() - 2]), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

@@ -5,15 +5,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 #include "common/path.h"
 #include "common/syscall.h"
 #include "common/version.h"
+#include "shim/console.h"
 #include "shim/errors.h"
 #include "shim/shim.h"
 
 namespace berth::shim {
 namespace {
+
+// How long to wait for a pty after the runtime returned: it sent the master before exiting.
+constexpr int kConsoleTimeoutMs = 5000;
 
 absl::Status NoSuchProcess(const std::string& id, const std::string& exec_id) {
   return absl::NotFoundError(exec_id.empty()
@@ -21,9 +27,73 @@ absl::Status NoSuchProcess(const std::string& id, const std::string& exec_id) {
                                  : absl::StrCat("task ", id, " has no process ", exec_id));
 }
 
+// The daemon writes config.json with process.terminal as the request says; a mismatch would
+// make the runtime fail with a message about --console-socket that names neither.
+absl::Status CheckTerminal(const std::string& bundle, bool terminal) {
+  absl::StatusOr<std::string> text = sys::ReadFile(path::Join(bundle, "config.json"));
+  if (!text.ok()) return absl::OkStatus();  // the runtime reports a missing or bad bundle
+  nlohmann::json spec = nlohmann::json::parse(*text, nullptr, false);
+  if (spec.is_discarded() || !spec.is_object()) return absl::OkStatus();
+  bool in_spec = false;
+  if (auto process = spec.find("process"); process != spec.end() && process->is_object()) {
+    if (auto t = process->find("terminal"); t != process->end() && t->is_boolean()) in_spec = *t;
+  }
+  if (in_spec == terminal) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "Create asks for ", terminal ? "a terminal" : "no terminal", ", but process.terminal is ",
+      in_spec ? "true" : "false", " in ", path::Join(bundle, "config.json"), "; they must agree"));
+}
+
 }  // namespace
 
-v1::Response Shim::Handle(int client, const v1::Request& req, bool* defer) {
+absl::Status Shim::ReceivePty(ConsoleSocket& console, Process& p) {
+  absl::StatusOr<UniqueFd> master = console.ReceiveMaster(kConsoleTimeoutMs);
+  if (!master.ok()) {
+    return absl::Status(
+        master.status().code(),
+        absl::StrCat("receiving the pty of ", Name(p.exec_id), ": ", master.status().message()));
+  }
+  return AdoptPty(p, *std::move(master));
+}
+
+absl::Status Shim::StartExec(Process& p) {
+  nlohmann::json spec = nlohmann::json::parse(p.spec, nullptr, false);
+  if (p.terminal && p.size) {
+    // The size the pty starts with, so the process never sees a 0x0 terminal.
+    spec["consoleSize"] = {{"height", p.size->ws_row}, {"width", p.size->ws_col}};
+  }
+  const std::string file = path::Join(opts_.state_dir, "process-" + p.exec_id + ".json");
+  if (absl::Status st = sys::WriteFileAtomic(file, spec.dump(), 0600, sys::Durability::kVolatile);
+      !st.ok()) {
+    return st;
+  }
+  absl::StatusOr<std::vector<UniqueFd>> child = Plumb(p);
+  if (!child.ok()) return child.status();
+  if (p.stdin_closed) p.stdin_write.Reset();  // CloseIO came before Start
+  absl::optional<ConsoleSocket> console;
+  if (p.terminal) {
+    absl::StatusOr<ConsoleSocket> c = ConsoleSocket::Listen(opts_.state_dir);
+    if (!c.ok()) return c.status();
+    console.emplace(*std::move(c));
+  }
+  absl::StatusOr<pid_t> pid = driver_.Exec(
+      opts_.id, file, path::Join(opts_.state_dir, "exec-" + p.exec_id + ".pid"),
+      console ? console->path() : "", (*child)[0].get(), (*child)[1].get(), (*child)[2].get());
+  if (!pid.ok()) return pid.status();
+  p.pid = *pid;
+  if (console) {
+    if (absl::Status st = ReceivePty(*console, p); !st.ok()) {
+      ::kill(p.pid, SIGKILL);  // reaped by the loop as an orphan of ours
+      return st;
+    }
+  } else {
+    PumpStdin(p);  // whatever stdin attachments sent before Start
+  }
+  return absl::OkStatus();
+}
+
+v1::Response Shim::Handle(int client, const v1::Request& req, bool* defer,
+                          std::vector<UniqueFd>* fds) {
   switch (req.kind_case()) {
     case v1::Request::kConnect: {
       if (req.connect().protocol_version() != v1::PROTOCOL_VERSION_1) {
@@ -54,6 +124,10 @@ v1::Response Shim::Handle(int client, const v1::Request& req, bool* defer) {
       return Delete(req.delete_().exec_id());
     case v1::Request::kCloseIo:
       return CloseIO(req.close_io());
+    case v1::Request::kAttach:
+      return Attach(req.attach(), fds);
+    case v1::Request::kResizePty:
+      return ResizePty(req.resize_pty());
     case v1::Request::kPause: {
       absl::Status st = driver_.Pause(opts_.id);
       return st.ok() ? v1::Response() : Error(st);
@@ -75,36 +149,11 @@ v1::Response Shim::Handle(int client, const v1::Request& req, bool* defer) {
       }
       stop_ = true;
       return {};
-    default:
-      return Error(absl::StatusCode::kUnimplemented,
-                   "terminals, attach and resize are not served by berth-shim yet");
+    case v1::Request::KIND_NOT_SET:
+      break;
   }
-}
-
-absl::StatusOr<std::vector<UniqueFd>> Shim::Plumb(Process& p) {
-  const std::string log_path =
-      !p.stdio.log_path().empty()
-          ? p.stdio.log_path()
-          : path::Join(opts_.state_dir,
-                       p.exec_id.empty() ? "log.json" : "log-" + p.exec_id + ".json");
-  p.log = std::make_unique<LogWriter>();
-  if (absl::Status st = p.log->Open(log_path); !st.ok()) return st;
-  std::vector<UniqueFd> child(3);
-  if (p.stdio.stdin_open()) {
-    int in[2];
-    if (::pipe2(in, O_CLOEXEC) != 0) return ErrnoStatus("pipe2(stdin)", errno);
-    child[0].Reset(in[0]);
-    p.stdin_write.Reset(in[1]);
-  }
-  for (int i = 1; i <= 2; ++i) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2(output)", errno);
-    child[static_cast<size_t>(i)].Reset(fds[1]);
-    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    outputs_[fds[0]] = Output{UniqueFd(fds[0]), i == 1 ? "stdout" : "stderr", p.exec_id};
-    Watch(fds[0]);
-  }
-  return child;
+  return Error(absl::StatusCode::kInvalidArgument,
+               "the request names no operation (unknown to this shim, or empty)");
 }
 
 v1::Response Shim::Create(const v1::CreateRequest& req) {
@@ -115,20 +164,35 @@ v1::Response Shim::Create(const v1::CreateRequest& req) {
     return Error(absl::StatusCode::kInvalidArgument,
                  absl::StrCat("this shim serves task ", opts_.id, ", not ", req.id()));
   }
-  if (req.terminal()) {
-    return Error(absl::StatusCode::kUnimplemented, "terminal tasks are not served yet");
-  }
-  Process p;
+  if (absl::Status st = CheckTerminal(req.bundle(), req.terminal()); !st.ok()) return Error(st);
+  Process& p = processes_[""];
+  absl::Cleanup forget = [this] { Forget(""); };
   p.stdio = req.stdio();
+  p.terminal = req.terminal();
   absl::StatusOr<std::vector<UniqueFd>> child = Plumb(p);
   if (!child.ok()) return Error(child.status());
-  absl::StatusOr<pid_t> pid =
-      driver_.Create(opts_.id, req.bundle(), path::Join(opts_.state_dir, "init.pid"),
-                     (*child)[0].get(), (*child)[1].get(), (*child)[2].get());
+  absl::optional<ConsoleSocket> console;
+  if (p.terminal) {
+    absl::StatusOr<ConsoleSocket> c = ConsoleSocket::Listen(opts_.state_dir);
+    if (!c.ok()) return Error(c.status());
+    console.emplace(*std::move(c));
+  }
+  absl::StatusOr<pid_t> pid = driver_.Create(
+      opts_.id, req.bundle(), path::Join(opts_.state_dir, "init.pid"),
+      console ? console->path() : "", (*child)[0].get(), (*child)[1].get(), (*child)[2].get());
   if (!pid.ok()) return Error(pid.status());
   p.pid = *pid;
+  if (console) {
+    absl::Status st = ReceivePty(*console, p);
+    if (!st.ok()) {
+      driver_.Delete(opts_.id, /*force=*/true).IgnoreError();
+      return Error(st);
+    }
+  }
+  std::move(forget).Cancel();
   bundle_ = req.bundle();
-  processes_[""] = std::move(p);
+  // OOM kills are reported when the container's cgroup has a memory controller to count them.
+  if (oom_.WatchProcess(*pid).ok()) Watch(oom_.fd());
   v1::Response r;
   r.mutable_create()->set_pid(static_cast<uint32_t>(*pid));
   return r;
@@ -149,13 +213,20 @@ v1::Response Shim::Exec(const v1::ExecRequest& req) {
     return Error(absl::StatusCode::kAlreadyExists,
                  absl::StrCat("task ", opts_.id, " already has a process ", req.exec_id()));
   }
-  if (req.terminal()) {
-    return Error(absl::StatusCode::kUnimplemented, "terminal processes are not served yet");
+  // The process's own "terminal" must say what the request does: the runtime allocates a pty
+  // by it and insists on --console-socket exactly when it is set.
+  nlohmann::json spec = nlohmann::json::parse(req.process(), nullptr, false);
+  if (spec.is_discarded() || !spec.is_object()) {
+    return Error(absl::StatusCode::kInvalidArgument,
+                 absl::StrCat("the process of exec ", req.exec_id(),
+                              " is not a JSON object (an OCI runtime-spec process)"));
   }
+  spec["terminal"] = req.terminal();
   Process p;
   p.exec_id = req.exec_id();
-  p.spec = req.process();
+  p.spec = spec.dump();
   p.stdio = req.stdio();
+  p.terminal = req.terminal();
   processes_[p.exec_id] = std::move(p);
   return {};
 }
@@ -171,21 +242,11 @@ v1::Response Shim::Start(const std::string& exec_id) {
   if (exec_id.empty()) {
     if (absl::Status st = driver_.Start(opts_.id); !st.ok()) return Error(st);
   } else {
-    const std::string file = path::Join(opts_.state_dir, "process-" + exec_id + ".json");
-    if (absl::Status st = sys::WriteFileAtomic(file, p->spec, 0600, sys::Durability::kVolatile);
-        !st.ok()) {
+    absl::Status st = StartExec(*p);
+    if (!st.ok()) {
+      Forget(exec_id);
       return Error(st);
     }
-    absl::StatusOr<std::vector<UniqueFd>> child = Plumb(*p);
-    if (!child.ok()) return Error(child.status());
-    absl::StatusOr<pid_t> pid =
-        driver_.Exec(opts_.id, file, path::Join(opts_.state_dir, "exec-" + exec_id + ".pid"),
-                     (*child)[0].get(), (*child)[1].get(), (*child)[2].get());
-    if (!pid.ok()) {
-      processes_.erase(exec_id);
-      return Error(pid.status());
-    }
-    p->pid = *pid;
   }
   // The process may already have exited (its SIGCHLD waits in the loop): running until then.
   if (p->state == State::kCreated) p->state = State::kRunning;
@@ -238,12 +299,14 @@ v1::Response Shim::Delete(const std::string& exec_id) {
   }
   if (exec_id.empty()) {
     if (absl::Status st = driver_.Delete(opts_.id, /*force=*/true); !st.ok()) return Error(st);
+    if (oom_.fd() >= 0) Unwatch(oom_.fd());
+    oom_.Stop();
   }
   v1::Response r;
   r.mutable_delete_()->set_pid(static_cast<uint32_t>(p->pid));
   r.mutable_delete_()->set_exit_status(p->exit_status);
   r.mutable_delete_()->set_exited_at_unix_nano(p->exited_at);
-  processes_.erase(exec_id);
+  Forget(exec_id);
   return r;
 }
 
@@ -271,13 +334,6 @@ v1::Response Shim::StateOf(const std::string& exec_id) {
       break;
   }
   return r;
-}
-
-v1::Response Shim::CloseIO(const v1::CloseIORequest& req) {
-  Process* p = Find(req.exec_id());
-  if (p == nullptr) return Error(NoSuchProcess(opts_.id, req.exec_id()));
-  if (req.stdin()) p->stdin_write.Reset();
-  return {};
 }
 
 v1::Response Shim::Pids() {

@@ -1,4 +1,5 @@
-// berth-shim --id ID --socket PATH --state DIR [--runtime BIN] [--runtime-root DIR] [--foreground]
+// berth-shim --id ID --socket PATH --state DIR [--runtime BIN] [--runtime-root DIR]
+//            [--log-max-size BYTES] [--log-max-files N] [--foreground]
 //
 // Without --foreground it detaches: a double fork and setsid, so that init (or the nearest
 // subreaper) adopts it and the daemon that started it may come and go. It prints nothing; the
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "shim/shim.h"
 
 namespace {
@@ -18,7 +20,8 @@ namespace {
 int Usage(const char* why) {
   std::fprintf(stderr,
                "berth-shim: %s\nusage: berth-shim --id ID --socket PATH --state DIR "
-               "[--runtime BIN] [--runtime-root DIR] [--foreground]\n",
+               "[--runtime BIN] [--runtime-root DIR] [--log-max-size BYTES] "
+               "[--log-max-files N] [--foreground]\n",
                why);
   return 2;
 }
@@ -45,7 +48,21 @@ int main(int argc, char** argv) {
       ok = value(&o.runtime);
     else if (a == "--runtime-root")
       ok = value(&o.runtime_root);
-    else if (a == "--foreground")
+    else if (a == "--log-max-size" || a == "--log-max-files") {
+      std::string v;
+      uint64_t n = 0;
+      if (!value(&v)) return Usage((a + " needs a value").c_str());
+      if (!absl::SimpleAtoi(v, &n)) {
+        return Usage((a + " takes a whole number, not \"" + v + "\"").c_str());
+      }
+      if (a == "--log-max-size") {
+        o.log_limits.max_size = n;
+      } else if (n < 1 || n > 1000) {
+        return Usage("--log-max-files takes 1 to 1000 (the live log.json counts as one)");
+      } else {
+        o.log_limits.max_files = static_cast<int>(n);
+      }
+    } else if (a == "--foreground")
       o.foreground = true;
     else
       return Usage(("unknown argument " + a).c_str());

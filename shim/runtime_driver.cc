@@ -65,19 +65,26 @@ std::string RuntimeDriver::LastLoggedError() const {
 }
 
 absl::StatusOr<pid_t> RuntimeDriver::Create(const std::string& id, const std::string& bundle,
-                                            const std::string& pid_file, int stdin_fd,
+                                            const std::string& pid_file,
+                                            const std::string& console_socket, int stdin_fd,
                                             int stdout_fd, int stderr_fd) {
-  absl::Status st = Run({"create", "--bundle", bundle, "--pid-file", pid_file, id}, stdin_fd,
-                        stdout_fd, stderr_fd);
+  std::vector<std::string> args = {"create", "--bundle", bundle, "--pid-file", pid_file};
+  if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
+  args.push_back(id);
+  absl::Status st = Run(std::move(args), stdin_fd, stdout_fd, stderr_fd);
   if (!st.ok()) return st;
   return ReadPid(pid_file);
 }
 
 absl::StatusOr<pid_t> RuntimeDriver::Exec(const std::string& id, const std::string& process_file,
-                                          const std::string& pid_file, int stdin_fd, int stdout_fd,
-                                          int stderr_fd) {
-  absl::Status st = Run({"exec", "--process", process_file, "--detach", "--pid-file", pid_file, id},
-                        stdin_fd, stdout_fd, stderr_fd);
+                                          const std::string& pid_file,
+                                          const std::string& console_socket, int stdin_fd,
+                                          int stdout_fd, int stderr_fd) {
+  std::vector<std::string> args = {"exec",     "--process",  process_file,
+                                   "--detach", "--pid-file", pid_file};
+  if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
+  args.push_back(id);
+  absl::Status st = Run(std::move(args), stdin_fd, stdout_fd, stderr_fd);
   if (!st.ok()) return st;
   return ReadPid(pid_file);
 }

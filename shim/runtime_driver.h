@@ -18,15 +18,17 @@ class RuntimeDriver {
   RuntimeDriver(std::string binary, std::string root, std::string log)
       : binary_(std::move(binary)), root_(std::move(root)), log_(std::move(log)) {}
 
-  // `create` with the container's stdio on the given fds (the init inherits them).
+  // `create` with the container's stdio on the given fds (the init inherits them), or, with a
+  // non-empty `console_socket`, with a pty whose master the runtime sends there.
   absl::StatusOr<pid_t> Create(const std::string& id, const std::string& bundle,
-                               const std::string& pid_file, int stdin_fd, int stdout_fd,
-                               int stderr_fd);
+                               const std::string& pid_file, const std::string& console_socket,
+                               int stdin_fd, int stdout_fd, int stderr_fd);
   absl::Status Start(const std::string& id);
   // `exec --detach` of the process in `process_file` (OCI process JSON); returns its pid.
+  // `console_socket` as for Create.
   absl::StatusOr<pid_t> Exec(const std::string& id, const std::string& process_file,
-                             const std::string& pid_file, int stdin_fd, int stdout_fd,
-                             int stderr_fd);
+                             const std::string& pid_file, const std::string& console_socket,
+                             int stdin_fd, int stdout_fd, int stderr_fd);
   absl::Status Pause(const std::string& id);
   absl::Status Resume(const std::string& id);
   absl::Status Update(const std::string& id, const std::string& resources_file);

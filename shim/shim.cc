@@ -23,6 +23,7 @@ namespace berth::shim {
 namespace {
 
 constexpr size_t kMaxPacket = 1 << 16;
+constexpr size_t kMaxFdsPerPacket = 3;  // Attach: stdin, stdout, stderr
 
 int64_t NowNanos() {
   timespec ts;
@@ -55,11 +56,18 @@ absl::Status Shim::Listen() {
   return absl::OkStatus();
 }
 
-void Shim::Watch(int fd) {
+void Shim::Watch(int fd, uint32_t events) {
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = events;
   ev.data.fd = fd;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void Shim::Modify(int fd, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
 void Shim::Unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
@@ -103,6 +111,17 @@ absl::Status Shim::Serve() {
         OnSignal();
       } else if (outputs_.count(fd) > 0) {
         OnOutput(fd);
+      } else if (stdin_attached_.count(fd) > 0) {
+        OnStdinAttach(fd);
+      } else if (auto blocked = stdin_blocked_.find(fd); blocked != stdin_blocked_.end()) {
+        if (Process* p = Find(blocked->second)) {
+          PumpStdin(*p);
+        } else {
+          Unwatch(fd);
+          stdin_blocked_.erase(blocked);
+        }
+      } else if (fd == oom_.fd()) {
+        OnOom();
       } else if (clients_.count(fd) > 0) {
         OnClient(fd);
       }
@@ -150,7 +169,10 @@ void Shim::Exited(Process& p, int status) {
   for (const auto& [fd, out] : outputs_) {
     if (out.exec_id == p.exec_id) pipes.push_back(fd);
   }
-  for (int fd : pipes) OnOutput(fd);
+  for (int fd : pipes) OnOutput(fd, /*drain=*/true);
+  // Its stdin is gone: clients still writing to an attachment get EPIPE.
+  EndStdinAttachments(p.exec_id);
+  p.stdin_pending.clear();
   if (p.log) {
     p.log->Flush("stdout");
     p.log->Flush("stderr");
@@ -163,14 +185,13 @@ void Shim::Exited(Process& p, int status) {
                        0644, sys::Durability::kVolatile)
       .IgnoreError();
   v1::ShimPacket event;
-  event.mutable_event()->set_sequence(++event_seq_);
   v1::TaskExit* exit = event.mutable_event()->mutable_exit();
   exit->set_exec_id(p.exec_id);
   exit->set_pid(static_cast<uint32_t>(p.pid));
   exit->set_exit_status(p.exit_status);
   exit->set_exited_at_unix_nano(p.exited_at);
   // Subscribers hear of the exit before any Wait returns.
-  for (const auto& [client, fd] : clients_) Send(client, event);
+  Publish(std::move(event));
   for (size_t i = 0; i < p.waiters_fds.size(); ++i) {
     v1::Response r;
     r.set_id(p.waiters_ids[i]);
@@ -182,26 +203,18 @@ void Shim::Exited(Process& p, int status) {
   p.waiters_ids.clear();
 }
 
-void Shim::OnOutput(int fd) {
-  auto it = outputs_.find(fd);
-  if (it == outputs_.end()) return;
-  Process* p = Find(it->second.exec_id);
-  const std::string stream = it->second.stream;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      if (p != nullptr && p->log)
-        p->log->Write(stream, absl::string_view(buf, static_cast<size_t>(n)));
-      continue;
-    }
-    if (n == 0) {  // every writer is gone
-      if (p != nullptr && p->log) p->log->Flush(stream);
-      Unwatch(fd);
-      outputs_.erase(fd);
-    }
-    return;
-  }
+void Shim::Publish(v1::ShimPacket event) {
+  event.mutable_event()->set_sequence(++event_seq_);
+  for (const auto& [client, fd] : clients_) Send(client, event);
+}
+
+void Shim::OnOom() {
+  const uint64_t kills = oom_.Check();
+  if (oom_.fd() < 0) return;  // the cgroup is gone; closing the fd took it out of epoll
+  if (kills == 0) return;
+  v1::ShimPacket event;
+  event.mutable_event()->mutable_oom();
+  Publish(std::move(event));
 }
 
 void Shim::OnClient(int fd) {
@@ -229,21 +242,40 @@ void Shim::OnClient(int fd) {
     return;
   }
   bool defer = false;
-  v1::Response resp = Handle(fd, req, &defer);
+  std::vector<UniqueFd> fds;
+  v1::Response resp = Handle(fd, req, &defer, &fds);
   if (defer) return;
   resp.set_id(req.id());
-  Respond(fd, std::move(resp));
+  Respond(fd, std::move(resp), fds);
 }
 
-void Shim::Send(int client, const v1::ShimPacket& packet) {
+void Shim::Send(int client, const v1::ShimPacket& packet, const std::vector<UniqueFd>& fds) {
   std::string out = packet.SerializeAsString();
-  ::send(client, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  iovec iov{.iov_base = out.data(), .iov_len = out.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  // The fds ride on the packet itself, so they arrive with the message that says what they are.
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFdsPerPacket * sizeof(int))] = {};
+  if (!fds.empty() && fds.size() <= kMaxFdsPerPacket) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+    for (size_t i = 0; i < fds.size(); ++i) {
+      const int fd = fds[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+    }
+  }
+  ::sendmsg(client, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-void Shim::Respond(int client, v1::Response resp) {
+void Shim::Respond(int client, v1::Response resp, const std::vector<UniqueFd>& fds) {
   v1::ShimPacket p;
   *p.mutable_response() = std::move(resp);
-  Send(client, p);
+  Send(client, p, fds);
 }
 
 }  // namespace berth::shim
