@@ -4,9 +4,13 @@
 
 namespace berth::e2e {
 
-TestDaemon::TestDaemon(std::vector<std::string> extra)
+TestDaemon::TestDaemon(std::vector<std::string> extra) : TestDaemon(std::move(extra), {}) {}
+
+TestDaemon::TestDaemon(std::vector<std::string> extra, std::vector<std::string> wrapper)
     : root_(tmp_.path() + "/root"), socket_(tmp_.path() + "/state/berthd.sock") {
-  argv_ = {Runfile("services/daemon/berthd"), "--root", root_, "--state", tmp_.path() + "/state"};
+  argv_ = std::move(wrapper);
+  argv_.insert(argv_.end(), {Runfile("services/daemon/berthd"), "--root", root_, "--state",
+                             tmp_.path() + "/state"});
   argv_.insert(argv_.end(), extra.begin(), extra.end());
   Start();
 }

@@ -17,6 +17,9 @@ class TestDaemon {
  public:
   // Starts berthd with `extra` flags and waits for its socket. started() says whether it did.
   explicit TestDaemon(std::vector<std::string> extra = {});
+  // The same, with berthd started through `wrapper` (a command that ends by running its
+  // arguments, e.g. unshare(1)); the daemon must keep the wrapper's pid (exec).
+  TestDaemon(std::vector<std::string> extra, std::vector<std::string> wrapper);
   ~TestDaemon();
 
   bool started() const { return started_; }
@@ -27,6 +30,7 @@ class TestDaemon {
   // Stop(SIGTERM), then Start().
   bool Restart();
   const std::string& root() const { return root_; }
+  std::string state() const { return tmp_.path() + "/state"; }
   const std::string& socket() const { return socket_; }
   std::string Stderr() const { return child_->Stderr(); }
   // A channel to the daemon, and a call context carrying `ns` as berth-namespace.

@@ -632,7 +632,13 @@ void TaskManager::Recover() {
   for (const auto& [ns, id] : exited) {
     absl::StatusOr<tpb::Process> p = State(ns, id, "");
     const uint32_t status = p.ok() ? p->exit_status() : 255;
-    Post([this, ns = ns, id = id, status] { AfterExit(ns, id, status); });
+    Post([this, ns = ns, id = id, status] {
+      // Recovery runs before berthd serves; in-process channels appear once it does.
+      for (int i = 0; i < 100 && channels_("containers") == nullptr; ++i) {
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      AfterExit(ns, id, status);
+    });
   }
 }
 

@@ -294,7 +294,8 @@ grpc::Status TasksService::Stats(grpc::ServerContext* context, const pb::StatsRe
       ShimCall(*tasks_, context, request->container_id(), std::move(req));
   if (!r.ok()) return Err(r.status());
   const v1::StatsResponse& s = r->response.stats();
-  ToProto(absl::FromUnixNanos(s.timestamp_unix_nano()), response->mutable_timestamp());
+  ToProto(s.timestamp_unix_nano() != 0 ? absl::FromUnixNanos(s.timestamp_unix_nano()) : absl::Now(),
+          response->mutable_timestamp());
   pb::CpuStats* cpu = response->mutable_cpu();
   cpu->set_usage_usec(s.cpu_usage_usec());
   cpu->set_user_usec(s.cpu_user_usec());
