@@ -130,11 +130,15 @@ v1::Response Shim::Handle(int client, const v1::Request& req, bool* defer,
       return ResizePty(req.resize_pty());
     case v1::Request::kPause: {
       absl::Status st = driver_.Pause(opts_.id);
-      return st.ok() ? v1::Response() : Error(st);
+      if (!st.ok()) return Error(st);
+      paused_ = true;
+      return {};
     }
     case v1::Request::kResume: {
       absl::Status st = driver_.Resume(opts_.id);
-      return st.ok() ? v1::Response() : Error(st);
+      if (!st.ok()) return Error(st);
+      paused_ = false;
+      return {};
     }
     case v1::Request::kPids:
       return Pids();
@@ -325,7 +329,8 @@ v1::Response Shim::StateOf(const std::string& exec_id) {
       s->set_status(v1::STATUS_CREATED);
       break;
     case State::kRunning:
-      s->set_status(v1::STATUS_RUNNING);
+      // A frozen cgroup freezes every process of the task, exec'd ones too.
+      s->set_status(paused_ ? v1::STATUS_PAUSED : v1::STATUS_RUNNING);
       break;
     case State::kStopped:
       s->set_status(v1::STATUS_STOPPED);

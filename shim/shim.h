@@ -155,6 +155,7 @@ class Shim {
   std::string bundle_;
   uint64_t event_seq_ = 0;
   bool stop_ = false;
+  bool paused_ = false;  // the task's cgroup is frozen (Pause until Resume)
 };
 
 }  // namespace berth::shim

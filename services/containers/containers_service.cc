@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "berth/events/v1/events.pb.h"
 #include "common/filter.h"
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
@@ -14,6 +15,8 @@
 
 namespace berth::services {
 namespace {
+
+namespace ev = ::berth::events::v1;
 
 namespace pb = ::berth::services::containers::v1;
 namespace md = ::berth::metadata;
@@ -150,7 +153,9 @@ absl::Status ValidateContainerName(const std::string& name) {
   return CheckChars("name", name, 128, true);
 }
 
-ContainersService::ContainersService(std::shared_ptr<md::MetadataStore> md) : md_(std::move(md)) {}
+ContainersService::ContainersService(std::shared_ptr<md::MetadataStore> md,
+                                     ::berth::events::Publisher publisher)
+    : md_(std::move(md)), publisher_(std::move(publisher)) {}
 
 grpc::Status ContainersService::Get(grpc::ServerContext* context,
                                     const pb::GetContainerRequest* req,
@@ -227,6 +232,12 @@ grpc::Status ContainersService::Create(grpc::ServerContext* context,
       RETURN_IF_ERROR(md::EnsureNamespace(db, *ns, now));
       return md::InsertContainer(db, Encode(*ns, c));
     }));
+    ev::ContainerCreate e;
+    e.set_id(c.id());
+    e.set_name(c.name());
+    e.set_image(c.image());
+    e.mutable_runtime()->set_name(c.runtime().name());
+    publisher_.Publish(*ns, "/containers/create", e);
     *resp->mutable_container() = std::move(c);
     return absl::OkStatus();
   }();
@@ -248,6 +259,16 @@ grpc::Status ContainersService::Update(grpc::ServerContext* context,
     *resp->mutable_container() = std::move(c);
     return absl::OkStatus();
   });
+  if (st.ok()) {
+    const pb::Container& c = resp->container();
+    ev::ContainerUpdate e;
+    e.set_id(c.id());
+    e.set_name(c.name());
+    e.set_image(c.image());
+    e.mutable_labels()->insert(c.labels().begin(), c.labels().end());
+    e.set_snapshot_key(c.snapshot_key());
+    publisher_.Publish(*ns, "/containers/update", e);
+  }
   return ToGrpcStatus(Annotate(st, "containers Update"));
 }
 
@@ -256,10 +277,14 @@ grpc::Status ContainersService::Delete(grpc::ServerContext* context,
                                        google::protobuf::Empty*) {
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
   if (!ns.ok()) return ToGrpcStatus(ns.status());
+  ev::ContainerDelete e;
   absl::Status st = md_->db->Update([&](Db& db) -> absl::Status {
     ASSIGN_OR_RETURN(md::ContainerRow row, Resolve(db, *ns, req->id()));
+    e.set_id(row.id);
+    e.set_name(row.name);
     return md::DeleteContainer(db, *ns, row.id).status();
   });
+  if (st.ok()) publisher_.Publish(*ns, "/containers/delete", e);
   return ToGrpcStatus(Annotate(st, "containers Delete"));
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "berth/services/containers/v1/containers.grpc.pb.h"
+#include "services/events/publisher.h"
 #include "services/metadata/store.h"
 
 namespace berth::services {
@@ -19,7 +20,8 @@ absl::Status ValidateContainerName(const std::string& name);
 
 class ContainersService final : public ::berth::services::containers::v1::Containers::Service {
  public:
-  explicit ContainersService(std::shared_ptr<::berth::metadata::MetadataStore> md);
+  explicit ContainersService(std::shared_ptr<::berth::metadata::MetadataStore> md,
+                             ::berth::events::Publisher publisher = {});
 
   grpc::Status Get(grpc::ServerContext* context,
                    const ::berth::services::containers::v1::GetContainerRequest* request,
@@ -49,6 +51,7 @@ class ContainersService final : public ::berth::services::containers::v1::Contai
       const std::function<absl::Status(::berth::services::containers::v1::Container)>& fn);
 
   std::shared_ptr<::berth::metadata::MetadataStore> md_;
+  ::berth::events::Publisher publisher_;
 };
 
 }  // namespace berth::services

@@ -3,6 +3,8 @@
 // gRPC's Server::Shutdown(deadline) waits for every client connection to close, idle ones
 // included, so a connected orchestrator would hold every shutdown to the full deadline. With
 // this count the daemon waits only while calls are actually running, then shuts down at once.
+// Watches (event subscriptions, Wait, Attach, Logs) are not counted: they end when what they
+// watch ends, so shutdown cancels them rather than wait.
 #ifndef BERTH_SERVICES_DAEMON_INFLIGHT_H_
 #define BERTH_SERVICES_DAEMON_INFLIGHT_H_
 

@@ -18,6 +18,7 @@
 #include "services/content/local/local_store.h"
 #include "services/diff/diff_service.h"
 #include "services/events/events_service.h"
+#include "services/events/publisher.h"
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
@@ -28,6 +29,7 @@
 #include "snapshotter/native/native.h"
 #include "snapshotter/overlayfs/overlayfs.h"
 #include "snapshotter/proxy/proxy.h"
+#include "spdlog/spdlog.h"
 
 namespace berth::daemon {
 namespace {
@@ -248,7 +250,9 @@ const std::vector<ServiceDef>& ServiceDefs() {
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
-         return std::make_unique<services::ContainersService>(md);
+         Channels* channels = ctx.channels;
+         return std::make_unique<services::ContainersService>(
+             md, events::Publisher([channels] { return channels->Get("events"); }));
        }},
       {"snapshots", "berth.services.snapshots.v1.Snapshots",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
@@ -273,10 +277,14 @@ const std::vector<ServiceDef>& ServiceDefs() {
        }},
       {"tasks", "berth.services.tasks.v1.Tasks",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         ASSIGN_OR_RETURN(std::string shim, ShimBinary(ctx.config));
+         // Without a shim the service still serves what needs none (logs, lists); Create
+         // says what is missing.
+         absl::StatusOr<std::string> shim = ShimBinary(ctx.config);
+         if (!shim.ok()) spdlog::warn("tasks: {}", std::string(shim.status().message()));
          tasks::TasksConfig tc{.root = ctx.config.root,
                                .state = ctx.config.state,
-                               .shim = shim,
+                               .shim = shim.value_or(""),
+                               .shim_error = std::string(shim.status().message()),
                                .default_runtime = ctx.config.default_runtime,
                                .runtimes = ctx.config.runtimes,
                                .log_max_size = ctx.config.log_max_size,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "berth/events/v1/events.pb.h"
 #include "common/digest.h"
 #include "common/filter.h"
 #include "common/grpc_status.h"
@@ -141,12 +142,28 @@ absl::optional<img::Platform> PlatformFromProto(const ::berth::types::v1::Platfo
                        .variant = p.variant()};
 }
 
+namespace ev = ::berth::events::v1;
+
+// ImageCreate and ImageUpdate carry the same fields.
+template <typename Event>
+Event ImageEvent(const md::ImageRecord& r) {
+  Event e;
+  e.set_name(r.name);
+  e.mutable_labels()->insert(r.labels.begin(), r.labels.end());
+  return e;
+}
+
 }  // namespace
 
 ImagesService::ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
                              std::shared_ptr<::berth::metadata::MetadataStore> md,
                              ChannelFn channels)
-    : channels_(std::move(channels)), store_(std::move(store)), md_(std::move(md)) {}
+    : channels_(std::move(channels)),
+      publisher_([this]() -> std::shared_ptr<grpc::Channel> {
+        return channels_ ? channels_("events") : nullptr;
+      }),
+      store_(std::move(store)),
+      md_(std::move(md)) {}
 
 grpc::Status ImagesService::Get(grpc::ServerContext* context, const pb::GetImageRequest* request,
                                 pb::GetImageResponse* response) {
@@ -203,6 +220,7 @@ grpc::Status ImagesService::Create(grpc::ServerContext* context,
       return md::InsertImage(db, r);
     }));
     ToProto(r, response->mutable_image());
+    publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(r));
     return absl::OkStatus();
   }();
   return ToGrpcStatus(st);
@@ -249,6 +267,7 @@ grpc::Status ImagesService::Update(grpc::ServerContext* context,
       return md::UpdateImage(db, r);
     }));
     ToProto(r, response->mutable_image());
+    publisher_.Publish(*ns, "/images/update", ImageEvent<ev::ImageUpdate>(r));
     return absl::OkStatus();
   }();
   return ToGrpcStatus(st);
@@ -266,6 +285,9 @@ grpc::Status ImagesService::Delete(grpc::ServerContext* context,
     return removed ? absl::OkStatus() : NotFound(*ns, *name);
   });
   if (!st.ok()) return ToGrpcStatus(st);
+  ev::ImageDelete deleted;
+  deleted.set_name(*name);
+  publisher_.Publish(*ns, "/images/delete", deleted);
   absl::Status gc = md_->gc->Collect().status();
   if (!gc.ok()) {
     if (request->sync()) {
@@ -293,6 +315,7 @@ grpc::Status ImagesService::Tag(grpc::ServerContext* context, const pb::TagImage
       return md::PutImage(db, r);
     }));
     ToProto(r, response->mutable_image());
+    publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(r));
     return absl::OkStatus();
   }();
   return ToGrpcStatus(Annotate(st, "images Tag"));
@@ -341,6 +364,8 @@ grpc::Status ImagesService::Import(
   absl::StatusOr<std::vector<md::ImageRecord>> images =
       img::ImportArchive(*store_, *md_, opts, source, progress);
   if (!images.ok()) return ToGrpcStatus(Annotate(images.status(), "load"));
+  for (const md::ImageRecord& r : *images)
+    publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(r));
   if (unpack) {
     for (const md::ImageRecord& r : *images) {
       absl::StatusOr<pb::UnpackImageResponse> u = UnpackImage(*ns, r.name, snapshotter, platform);

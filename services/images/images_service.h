@@ -10,6 +10,7 @@
 
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "services/content/content_store.h"
+#include "services/events/publisher.h"
 #include "services/metadata/store.h"
 
 namespace berth::services {
@@ -58,6 +59,7 @@ class ImagesService final : public ::berth::services::images::v1::Images::Servic
       const ::berth::types::v1::Platform& platform);
 
   const ChannelFn channels_;
+  const ::berth::events::Publisher publisher_;
   const std::shared_ptr<::berth::content::ContentStore> store_;
   const std::shared_ptr<::berth::metadata::MetadataStore> md_;
 };

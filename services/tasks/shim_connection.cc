@@ -73,8 +73,10 @@ void ShimConnection::Close() {
 
 absl::StatusOr<ShimConnection::Reply> ShimConnection::Call(v1::Request request,
                                                            const std::function<bool()>& cancelled,
-                                                           absl::Duration timeout) {
+                                                           absl::Duration timeout,
+                                                           ReplyHook on_reply) {
   auto pending = std::make_shared<Pending>();
+  pending->on_reply = std::move(on_reply);
   uint64_t id;
   {
     absl::MutexLock l(&mu_);
@@ -144,13 +146,19 @@ void ShimConnection::ReadLoop() {
       continue;
     }
     if (!packet.has_response()) continue;
+    std::shared_ptr<Pending> p;
+    {
+      absl::MutexLock l(&mu_);
+      auto it = pending_.find(packet.response().id());
+      if (it == pending_.end()) continue;  // its caller gave up
+      p = it->second;
+      pending_.erase(it);
+    }
+    if (p->on_reply && packet.response().code() == 0) p->on_reply(packet.response());
     absl::MutexLock l(&mu_);
-    auto it = pending_.find(packet.response().id());
-    if (it == pending_.end()) continue;  // its caller gave up
-    it->second->reply.response = packet.response();
-    it->second->reply.fds = std::move(fds);
-    it->second->done = true;
-    pending_.erase(it);
+    p->reply.response = packet.response();
+    p->reply.fds = std::move(fds);
+    p->done = true;
   }
   {
     absl::MutexLock l(&mu_);

@@ -44,9 +44,13 @@ class ShimConnection {
   // Sends `request` and waits for its response. A non-OK code from the shim is returned as
   // that status. `cancelled` is polled while waiting: when it says so, CANCELLED is returned
   // (the shim may still answer; the answer is dropped). UNAVAILABLE when the shim is gone.
+  // `on_reply` runs on the reader thread when a successful answer arrives, before any later
+  // packet is looked at: what it does is ordered with the events that follow the answer.
+  using ReplyHook = std::function<void(const ::berth::shim::v1::Response&)>;
   absl::StatusOr<Reply> Call(::berth::shim::v1::Request request,
                              const std::function<bool()>& cancelled = nullptr,
-                             absl::Duration timeout = absl::InfiniteDuration());
+                             absl::Duration timeout = absl::InfiniteDuration(),
+                             ReplyHook on_reply = nullptr);
 
   const ::berth::shim::v1::ConnectResponse& hello() const { return hello_; }
   bool closed() const;
@@ -59,6 +63,7 @@ class ShimConnection {
   void ReadLoop();
 
   struct Pending {
+    ReplyHook on_reply;
     bool done = false;
     absl::Status error;
     Reply reply;

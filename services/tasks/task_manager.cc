@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "berth/events/v1/events.pb.h"
 #include "berth/services/containers/v1/containers.grpc.pb.h"
+#include "berth/services/events/v1/events.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "common/grpc_status.h"
 #include "common/namespace.h"
@@ -96,6 +97,7 @@ TaskManager::TaskManager(TasksConfig config, ChannelSource channels)
       channels_(std::move(channels)),
       publisher_([this] { return channels_("events"); }) {
   worker_ = std::thread([this] { WorkLoop(); });
+  janitor_ = std::thread([this] { ForgetDeletedContainers(); });
 }
 
 TaskManager::~TaskManager() {
@@ -104,6 +106,12 @@ TaskManager::~TaskManager() {
     stopping_ = true;
   }
   worker_.join();
+  {
+    absl::MutexLock l(&sub_mu_);
+    sub_stopping_ = true;
+    if (subscription_ != nullptr) subscription_->TryCancel();
+  }
+  janitor_.join();
   // Shims keep running: closing our connections is all a daemon stop does to them.
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Task>> tasks;
   {
@@ -290,6 +298,7 @@ void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e)
 absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
                                              const tpb::CreateTaskRequest& req) {
   const std::string& id = req.container_id();
+  if (config_.shim.empty()) return absl::FailedPreconditionError(config_.shim_error);
   ASSIGN_OR_RETURN(cpb::Container container, GetContainer(ns, id));
   if (container.spec().empty()) {
     return absl::FailedPreconditionError(
@@ -439,30 +448,37 @@ void TaskManager::CleanUp(Task& task) {
 
 absl::StatusOr<uint32_t> TaskManager::Start(const std::string& ns, const std::string& id,
                                             const std::string& exec_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
   v1::Request req;
   req.mutable_start()->set_exec_id(exec_id);
-  ASSIGN_OR_RETURN(ShimConnection::Reply r, Call(ns, id, req));
-  const uint32_t pid = r.response.start().pid();
-  if (exec_id.empty()) {
-    epb::TaskStart ev;
-    ev.set_container_id(id);
-    ev.set_pid(pid);
-    publisher_.Publish(ns, "/tasks/start", ev);
-    absl::StatusOr<std::shared_ptr<Task>> t = Find(ns, id);
-    if (t.ok() && (*t)->managed) SetLabels(ns, id, {{kStartedAtLabel, Rfc3339(absl::Now())}});
-  } else {
-    epb::TaskExecStarted ev;
-    ev.set_container_id(id);
-    ev.set_exec_id(exec_id);
-    ev.set_pid(pid);
-    publisher_.Publish(ns, "/tasks/exec-started", ev);
-  }
-  return pid;
+  // Published from the shim's reader thread as the answer arrives, so that the start event
+  // always comes before the exit event that may follow it at once.
+  auto published = [this, ns, id, exec_id](const v1::Response& resp) {
+    const uint32_t pid = resp.start().pid();
+    if (exec_id.empty()) {
+      epb::TaskStart ev;
+      ev.set_container_id(id);
+      ev.set_pid(pid);
+      Post([this, ns, ev] { publisher_.Publish(ns, "/tasks/start", ev); });
+    } else {
+      epb::TaskExecStarted ev;
+      ev.set_container_id(id);
+      ev.set_exec_id(exec_id);
+      ev.set_pid(pid);
+      Post([this, ns, ev] { publisher_.Publish(ns, "/tasks/exec-started", ev); });
+    }
+  };
+  ASSIGN_OR_RETURN(ShimConnection::Reply r,
+                   Call(ns, id, req, nullptr, absl::InfiniteDuration(), std::move(published)));
+  if (exec_id.empty() && t->managed) SetLabels(ns, id, {{kStartedAtLabel, Rfc3339(absl::Now())}});
+  return r.response.start().pid();
 }
 
 absl::StatusOr<ShimConnection::Reply> TaskManager::Call(const std::string& ns,
                                                         const std::string& id, v1::Request req,
-                                                        const std::function<bool()>& cancelled) {
+                                                        const std::function<bool()>& cancelled,
+                                                        absl::Duration timeout,
+                                                        ShimConnection::ReplyHook on_reply) {
   ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
   if (t->shim == nullptr || t->shim->closed()) {
     return absl::FailedPreconditionError(
@@ -470,7 +486,7 @@ absl::StatusOr<ShimConnection::Reply> TaskManager::Call(const std::string& ns,
                      " is gone (it was killed, or the machine restarted); "
                      "only delete works now"));
   }
-  return t->shim->Call(std::move(req), cancelled);
+  return t->shim->Call(std::move(req), cancelled, timeout, std::move(on_reply));
 }
 
 absl::StatusOr<tpb::Process> TaskManager::State(const std::string& ns, const std::string& id,
@@ -722,6 +738,43 @@ void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32
         }
       },
       backoff);
+}
+
+void TaskManager::ForgetDeletedContainers() {
+  for (;;) {
+    {
+      absl::MutexLock l(&sub_mu_);
+      if (sub_stopping_) return;
+    }
+    std::shared_ptr<grpc::Channel> ch = channels_("events");
+    if (ch == nullptr) {  // not serving yet
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    grpc::ClientContext ctx;
+    {
+      absl::MutexLock l(&sub_mu_);
+      if (sub_stopping_) return;
+      subscription_ = &ctx;
+    }
+    ::berth::services::events::v1::SubscribeRequest req;
+    req.add_filters("topic==/containers/delete");
+    auto stream = ::berth::services::events::v1::Events::NewStub(ch)->Subscribe(&ctx, req);
+    ::berth::services::events::v1::Envelope env;
+    while (stream->Read(&env)) {
+      epb::ContainerDelete e;
+      if (!env.event().UnpackTo(&e) || e.id().empty() || e.id().find('/') != std::string::npos) {
+        continue;
+      }
+      snapshotter::RemoveAll(path::Dir(LogPath(env.namespace_(), e.id()))).IgnoreError();
+    }
+    stream->Finish();
+    {
+      absl::MutexLock l(&sub_mu_);
+      subscription_ = nullptr;
+    }
+    absl::SleepFor(absl::Milliseconds(200));  // the bus went away (shutdown, restart): retry
+  }
 }
 
 void TaskManager::Post(std::function<void()> fn, absl::Duration delay) {

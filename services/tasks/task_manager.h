@@ -28,9 +28,10 @@
 namespace berth::tasks {
 
 struct TasksConfig {
-  std::string root;   // persistent: logs/<namespace>/<id>/
-  std::string state;  // volatile: tasks/<namespace>/<id>/, runtime/<namespace>/
-  std::string shim;   // the berth-shim binary
+  std::string root;        // persistent: logs/<namespace>/<id>/
+  std::string state;       // volatile: tasks/<namespace>/<id>/, runtime/<namespace>/
+  std::string shim;        // the berth-shim binary; empty when none was found…
+  std::string shim_error;  // …and then why
   std::string default_runtime = "berth-runtime";
   std::map<std::string, std::string> runtimes;  // name → binary
   // Log rotation handed to every shim: bytes per file (0: unlimited) and files kept.
@@ -88,7 +89,9 @@ class TaskManager {
   // One request to the task's shim; FAILED_PRECONDITION when the shim is gone.
   absl::StatusOr<ShimConnection::Reply> Call(const std::string& ns, const std::string& id,
                                              ::berth::shim::v1::Request req,
-                                             const std::function<bool()>& cancelled = nullptr);
+                                             const std::function<bool()>& cancelled = nullptr,
+                                             absl::Duration timeout = absl::InfiniteDuration(),
+                                             ShimConnection::ReplyHook on_reply = nullptr);
 
   std::string LogPath(const std::string& ns, const std::string& id) const;
   const events::Publisher& publisher() const { return publisher_; }
@@ -108,6 +111,9 @@ class TaskManager {
   // What the daemon does when a managed container's init exits: restart it, remove it
   // (auto_remove), or delete the task and keep the exit status on the record.
   void AfterExit(const std::string& ns, const std::string& id, uint32_t status);
+
+  // Removes the logs of containers as they are deleted (a /containers/delete subscription).
+  void ForgetDeletedContainers();
 
   // Work that must not run on a shim's reader thread (it calls shims and services).
   void Post(std::function<void()> fn, absl::Duration delay = absl::ZeroDuration());
@@ -129,6 +135,11 @@ class TaskManager {
   std::vector<Work> work_ ABSL_GUARDED_BY(work_mu_);
   bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
   std::thread worker_;
+
+  absl::Mutex sub_mu_;
+  grpc::ClientContext* subscription_ ABSL_GUARDED_BY(sub_mu_) = nullptr;
+  bool sub_stopping_ ABSL_GUARDED_BY(sub_mu_) = false;
+  std::thread janitor_;
 };
 
 }  // namespace berth::tasks
