@@ -340,6 +340,37 @@ TEST_F(TasksTest, ExecRunsBesideTheInitWithItsOwnOutputAndExitCode) {
   EXPECT_EQ(d.exit_status(), 5u);
 }
 
+TEST_F(TasksTest, ATerminalTaskAnswersSttySizeWithTheSizeSetByResizePty) {
+  auto rootfs = NewContainer("tty", {"sh", "-c", "stty size; test -t 0 && echo is-a-tty"});
+  ASSERT_TRUE(CreateTask("tty", rootfs, /*terminal=*/true, /*stdin_open=*/true).ok());
+  tpb::ResizePtyRequest resize;
+  resize.set_container_id("tty");
+  resize.set_width(100);
+  resize.set_height(30);
+  google::protobuf::Empty e;
+  grpc::Status st = tasks_->ResizePty(Ctx().get(), resize, &e);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  Attached a = AttachAndRun("tty", "", [&] { ASSERT_TRUE(Start("tty").ok()); });
+  EXPECT_EQ(a.out, "30 100\r\nis-a-tty\r\n");  // a pty turns \n into \r\n
+  EXPECT_EQ(a.err, "");
+  EXPECT_EQ(a.exit_status, 0);
+
+  auto plain = NewContainer("notty", {"true"});
+  ASSERT_TRUE(CreateTask("notty", plain).ok());
+  resize.set_container_id("notty");
+  EXPECT_EQ(tasks_->ResizePty(Ctx().get(), resize, &e).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(TasksTest, StdinReachesTheProcessAndCloseIoEndsIt) {
+  auto rootfs = NewContainer("cat", {"sh", "-c", "cat; echo done"});
+  ASSERT_TRUE(CreateTask("cat", rootfs, /*terminal=*/false, /*stdin_open=*/true).ok());
+  Attached a = AttachAndRun(
+      "cat", "", [&] { ASSERT_TRUE(Start("cat").ok()); }, "hello\n");
+  EXPECT_EQ(a.out, "hello\ndone\n");
+  EXPECT_EQ(a.exit_status, 0);
+}
+
 TEST_F(TasksTest, PauseFreezesAndResumeThaws) {
   auto rootfs = NewContainer(
       "frz", {"sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"});
