@@ -416,6 +416,7 @@ TEST_F(Shim, TerminalTaskTakesTheSizeSetByResizePty) {
     r.mutable_create()->set_terminal(true);
   }));
   ASSERT_EQ(created.code(), 0) << created.message();
+  EXPECT_TRUE(c.Call(Make([](v1::Request& r) { r.mutable_state(); })).state().terminal());
   v1::Response resized = c.Call(Resize("", 100, 30));
   ASSERT_EQ(resized.code(), 0) << resized.message();
   std::vector<int> fds;
@@ -550,6 +551,31 @@ TEST_F(Shim, AttachedClientsShareStdinAndOutput) {
   EXPECT_TRUE(err.eof);
   EXPECT_EQ(err.data, "");
   EXPECT_NE(Slurp(tmp_.path() + "/shim/log-e1.json").find(R"("log":"last\n")"), std::string::npos);
+  Finish(c, *shim);
+}
+
+// An exec id used again after Delete: a background child of the first process still holds
+// its output pipe and writes later; that goes to neither the new process's log nor its
+// attachments, and its EOF does not end them.
+TEST_F(Shim, AReusedExecIdGetsOnlyItsOwnOutput) {
+  BusyboxBundle b = Bundle({"sleep", "1000"});
+  auto shim = StartShim();
+  ShimClient c(sock_);
+  ASSERT_EQ(c.Call(Connect()).code(), 0);
+  ASSERT_EQ(c.Call(Create(b)).code(), 0);
+  ASSERT_EQ(c.Call(Start()).code(), 0);
+  ASSERT_EQ(c.Call(ExecOf("e1", "(sleep 1; echo stale) & echo first", false, false)).code(), 0);
+  ASSERT_EQ(c.Call(Start("e1")).code(), 0);
+  ASSERT_EQ(c.Call(Wait("e1")).code(), 0);
+  ASSERT_EQ(c.Call(Make([](v1::Request& r) { r.mutable_delete_()->set_exec_id("e1"); })).code(), 0);
+  ASSERT_EQ(c.Call(ExecOf("e1", "sleep 2; echo second", false, false)).code(), 0);
+  std::vector<int> fds;
+  ASSERT_EQ(Attach(c, "e1", false, true, false, &fds).code(), 0);
+  ASSERT_EQ(c.Call(Start("e1")).code(), 0);
+  Read out = ReadFd(fds[0]);
+  EXPECT_TRUE(out.eof);
+  EXPECT_EQ(out.data, "second\n");
+  EXPECT_EQ(Slurp(tmp_.path() + "/shim/log-e1.json").find("stale"), std::string::npos);
   Finish(c, *shim);
 }
 

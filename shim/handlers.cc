@@ -170,6 +170,7 @@ v1::Response Shim::Create(const v1::CreateRequest& req) {
   }
   if (absl::Status st = CheckTerminal(req.bundle(), req.terminal()); !st.ok()) return Error(st);
   Process& p = processes_[""];
+  p.serial = ++process_serial_;
   absl::Cleanup forget = [this] { Forget(""); };
   p.stdio = req.stdio();
   p.terminal = req.terminal();
@@ -228,6 +229,7 @@ v1::Response Shim::Exec(const v1::ExecRequest& req) {
   spec["terminal"] = req.terminal();
   Process p;
   p.exec_id = req.exec_id();
+  p.serial = ++process_serial_;
   p.spec = spec.dump();
   p.stdio = req.stdio();
   p.terminal = req.terminal();
@@ -323,6 +325,7 @@ v1::Response Shim::StateOf(const std::string& exec_id) {
   s->set_exec_id(exec_id);
   s->set_pid(static_cast<uint32_t>(p->pid));
   s->set_bundle(bundle_);
+  s->set_terminal(p->terminal);
   *s->mutable_stdio() = p->stdio;
   switch (p->state) {
     case State::kCreated:

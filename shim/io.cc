@@ -20,8 +20,10 @@ namespace berth::shim {
 namespace {
 
 constexpr const char* kStreamName[2] = {"stdout", "stderr"};
-// Reads per wakeup of one output before the loop serves others.
+// Reads per wakeup of one output before the loop serves others; and when draining what a
+// process left behind at its exit (something else may hold the pipe and keep writing).
 constexpr int kReadsPerWakeup = 16;
+constexpr int kReadsPerDrain = 256;
 // Attached output pipes get this much room, so a reader may lag by that much before it is
 // dropped (the kernel's pipe-max-size, 1 MiB by default, allows it; root may exceed it).
 constexpr int kAttachPipeSize = 1 << 20;
@@ -35,6 +37,11 @@ bool SetNonblocking(int fd) {
 }
 
 }  // namespace
+
+Shim::Process* Shim::Owner(const Output& out) {
+  Process* p = Find(out.exec_id);
+  return p != nullptr && p->serial == out.serial ? p : nullptr;
+}
 
 std::string Shim::Name(const std::string& exec_id) const {
   return exec_id.empty() ? "task " + opts_.id : "process " + exec_id;
@@ -65,7 +72,7 @@ absl::StatusOr<std::vector<UniqueFd>> Shim::Plumb(Process& p) {
     if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2(output)", errno);
     child[static_cast<size_t>(i + 1)].Reset(fds[1]);
     SetNonblocking(fds[0]);
-    outputs_[fds[0]] = Output{UniqueFd(fds[0]), i, p.exec_id};
+    outputs_[fds[0]] = Output{UniqueFd(fds[0]), i, p.exec_id, p.serial};
     Watch(fds[0]);
   }
   return child;
@@ -79,7 +86,7 @@ absl::Status Shim::AdoptPty(Process& p, UniqueFd master) {
   // stays for ResizePty and stdin.
   int out = ::fcntl(master.get(), F_DUPFD_CLOEXEC, 0);
   if (out < 0) return ErrnoStatus("fcntl(pty master, F_DUPFD_CLOEXEC)", errno);
-  outputs_[out] = Output{UniqueFd(out), 0, p.exec_id};
+  outputs_[out] = Output{UniqueFd(out), 0, p.exec_id, p.serial};
   Watch(out);
   p.pty = std::move(master);
   PumpStdin(p);  // whatever stdin attachments sent before the process existed
@@ -89,14 +96,13 @@ absl::Status Shim::AdoptPty(Process& p, UniqueFd master) {
 void Shim::OnOutput(int fd, bool drain) {
   auto it = outputs_.find(fd);
   if (it == outputs_.end()) return;
-  const std::string exec_id = it->second.exec_id;
   const int stream = it->second.stream;
   char buf[16384];
-  for (int reads = 0; drain || reads < kReadsPerWakeup; ++reads) {
+  for (int reads = 0; reads < (drain ? kReadsPerDrain : kReadsPerWakeup); ++reads) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
-    Process* p = Find(exec_id);
+    Process* p = Owner(it->second);
     if (n > 0) {
       if (p == nullptr) continue;  // deleted while something still writes: drain and drop
       const absl::string_view data(buf, static_cast<size_t>(n));

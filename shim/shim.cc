@@ -167,7 +167,7 @@ void Shim::Exited(Process& p, int status) {
   // Output still in the pipes belongs before the exit in the log.
   std::vector<int> pipes;
   for (const auto& [fd, out] : outputs_) {
-    if (out.exec_id == p.exec_id) pipes.push_back(fd);
+    if (Owner(out) == &p) pipes.push_back(fd);
   }
   for (int fd : pipes) OnOutput(fd, /*drain=*/true);
   // Its stdin is gone: clients still writing to an attachment get EPIPE.
@@ -209,9 +209,8 @@ void Shim::Publish(v1::ShimPacket event) {
 }
 
 void Shim::OnOom() {
-  const uint64_t kills = oom_.Check();
-  if (oom_.fd() < 0) return;  // the cgroup is gone; closing the fd took it out of epoll
-  if (kills == 0) return;
+  // When the cgroup is gone, Check closes the fd, which takes it out of epoll.
+  if (oom_.Check() == 0) return;
   v1::ShimPacket event;
   event.mutable_event()->mutable_oom();
   Publish(std::move(event));

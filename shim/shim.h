@@ -49,8 +49,12 @@ class Shim {
 
  private:
   enum class State { kCreated, kRunning, kStopped };
+  struct Output;
   struct Process {
     std::string exec_id;
+    // Tells this process from an earlier one with the same exec id (deleted, and exec'd
+    // again) whose output pipe something in the container may still hold.
+    uint64_t serial = 0;
     State state = State::kCreated;
     pid_t pid = 0;
     uint32_t exit_status = 0;
@@ -109,6 +113,8 @@ class Shim {
   void Unwatch(int fd);
   bool AnyRunning() const;
   Process* Find(const std::string& exec_id);
+  // The process an output belongs to, if it still exists.
+  Process* Owner(const Output& out);
   std::string Name(const std::string& exec_id) const;
 
   // A process's stdio: pipes (the child ends go to the runtime, the read ends are watched and
@@ -139,6 +145,7 @@ class Shim {
     UniqueFd fd;     // a pipe's read end, or a dup of the pty master
     int stream = 0;  // 0 stdout, 1 stderr
     std::string exec_id;
+    uint64_t serial = 0;  // of the process it belongs to
   };
   std::map<int, Output> outputs_;
   // Read ends of stdin attachments, by fd; their bytes go to the process's stdin.
@@ -154,6 +161,7 @@ class Shim {
   std::map<std::string, Process> processes_;  // by exec_id; "" is the init
   std::string bundle_;
   uint64_t event_seq_ = 0;
+  uint64_t process_serial_ = 0;
   bool stop_ = false;
   bool paused_ = false;  // the task's cgroup is frozen (Pause until Resume)
 };
