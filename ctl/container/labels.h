@@ -1,13 +1,16 @@
 // Container labels with a meaning to both the CLI and berthd: the contract between `berth
 // run/stop/ps` and the daemon's restart manager and tasks service. The CLI writes the first
-// four on the container record; the daemon writes the last three.
+// four on the container record; the daemon writes the rest. services/tasks/task_manager.h
+// holds the daemon's copy of the keys (services/ cannot depend on ctl/).
 #ifndef BERTH_CTL_CONTAINER_LABELS_H_
 #define BERTH_CTL_CONTAINER_LABELS_H_
 
 namespace berth::ctl {
 
 // "no", "always", "on-failure", "on-failure:N" or "unless-stopped" (RestartPolicy::ToString).
-// Written by `run`/`create --restart` and `update --restart`; absent means "no".
+// Written by `run`/`create` on every container, "no" included: its presence is what makes the
+// daemon manage the container (restarts, and removal of an auto_remove one once it exits;
+// docs/tasks.md). `update --restart` changes it.
 inline constexpr char kLabelRestartPolicy[] = "berth.io/restart-policy";
 
 // The signal `stop` sends first, by name ("SIGTERM", "SIGRTMIN+3"); from `--stop-signal` or
@@ -21,6 +24,10 @@ inline constexpr char kLabelStopTimeout[] = "berth.io/stop-timeout";
 // "true" once the user stopped the container (`stop`, `kill`): the restart manager then leaves
 // an "unless-stopped" or "always" container down until it is started again, which clears it.
 inline constexpr char kLabelManuallyStopped[] = "berth.io/manually-stopped";
+
+// Written by the daemon: how many times it has restarted the container under its policy, in
+// decimal ("Restarting (N)" is the exit status, not this).
+inline constexpr char kLabelRestartCount[] = "berth.io/restart-count";
 
 // Written by the daemon when a task is deleted: the last exit status in decimal (128+signal
 // for a signal death), as `ps` shows in "Exited (N)".

@@ -339,9 +339,8 @@ absl::StatusOr<std::map<std::string, std::string>> ContainerLabels(const json& i
         kLabelExitStatus, kLabelExitedAt, kLabelStartedAt}) {
     labels.erase(key);
   }
-  if (o.restart.mode != RestartPolicy::Mode::kNo) {
-    labels[kLabelRestartPolicy] = o.restart.ToString();
-  }
+  // Always, "no" included: the daemon manages (and auto-removes) only labelled containers.
+  labels[kLabelRestartPolicy] = o.restart.ToString();
   const std::string stop_signal =
       !o.stop_signal.empty() ? o.stop_signal : StringField(cfg, "StopSignal");
   if (!stop_signal.empty()) {

@@ -81,7 +81,7 @@ absl::StatusOr<nlohmann::json> BuildSpec(const nlohmann::json& image_config,
                                          const ContainerOptions& options, const HostFacts& host);
 
 // The container record's labels: the image's Labels, then -l, then berth's own
-// (labels.h): restart policy (when not "no"), stop signal (from the flag or the image, by
+// (labels.h): restart policy (always, "no" included), stop signal (from the flag or the image, by
 // name), stop timeout. berth's keys win over the user's.
 absl::StatusOr<std::map<std::string, std::string>> ContainerLabels(
     const nlohmann::json& image_config, const ContainerOptions& options);

@@ -337,8 +337,11 @@ TEST(ContainerLabels, ImageUserAndBerthKeys) {
   o.labels = {{"tier", "user"}, {"berth.io/restart-policy", "always"}};
   absl::StatusOr<std::map<std::string, std::string>> labels = ContainerLabels(image, o);
   ASSERT_TRUE(labels.ok()) << labels.status();
-  EXPECT_EQ(*labels, (std::map<std::string, std::string>{
-                         {"maintainer", "me"}, {"tier", "user"}, {kLabelStopSignal, "SIGQUIT"}}));
+  // The user's berth.io/restart-policy does not count: --restart (here absent: "no") does.
+  EXPECT_EQ(*labels, (std::map<std::string, std::string>{{"maintainer", "me"},
+                                                         {"tier", "user"},
+                                                         {kLabelRestartPolicy, "no"},
+                                                         {kLabelStopSignal, "SIGQUIT"}}));
   o.restart = *ParseRestartPolicy("on-failure:3");
   o.stop_signal = "9";
   o.stop_timeout = 30;
@@ -355,7 +358,8 @@ TEST(ContainerLabels, ImageUserAndBerthKeys) {
             "invalid argument \"SIGNOPE\" for \"--stop-signal\" flag: unknown signal \"SIGNOPE\"");
   o.stop_signal = "";
   EXPECT_FALSE(ContainerLabels({{"config", {{"StopSignal", "BOGUS"}}}}, o).ok());
-  EXPECT_TRUE(ContainerLabels(json(), Options())->empty());
+  EXPECT_EQ(*ContainerLabels(json(), Options()),
+            (std::map<std::string, std::string>{{kLabelRestartPolicy, "no"}}));
 }
 
 TEST(HostFacts, CurrentReadsThisProcess) {
