@@ -3,12 +3,60 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "ctl/client.h"
 #include "ctl/commands.h"
 
 namespace berth::ctl {
+namespace {
+
+// Whether `arg` (an option as typed) is one of `app`'s that takes a value from the next word.
+bool TakesNextWord(const CLI::App& app, const std::string& arg) {
+  if (arg.rfind("--", 0) == 0) {
+    if (arg.find('=') != std::string::npos) return false;
+  } else if (arg.size() > 2) {
+    // -abc: flags bundled; only the last one can take a value, and "-w/dir" has it attached.
+    const CLI::Option* last = app.get_option_no_throw(std::string("-") + arg[1]);
+    if (last != nullptr && last->get_expected_min() > 0) return false;
+    return TakesNextWord(app, std::string("-") + arg.back());
+  }
+  const CLI::Option* opt = app.get_option_no_throw(arg);
+  return opt != nullptr && opt->get_expected_min() > 0;
+}
+
+// Verbs whose first operand starts a command line of its own (`run IMAGE CMD…`, `exec
+// CONTAINER CMD…`): the container's arguments must not be read as berth's options, so a
+// "--" goes in before that operand.
+void GuardCommandLines(const CLI::App& app, std::vector<std::string>* args) {
+  size_t i = 0;
+  for (; i < args->size(); ++i) {  // past the global options, to the verb
+    const std::string& a = (*args)[i];
+    if (a == "--" || a.empty() || a[0] != '-') break;
+    if (TakesNextWord(app, a)) ++i;
+  }
+  if (i >= args->size()) return;
+  const std::string verb = (*args)[i];
+  if (verb != "run" && verb != "create" && verb != "exec") return;
+  std::vector<const CLI::App*> found =
+      app.get_subcommands([&](const CLI::App* c) { return c->get_name() == verb; });
+  if (found.empty()) return;
+  const CLI::App* cmd = found.front();
+  for (++i; i < args->size(); ++i) {
+    const std::string& a = (*args)[i];
+    if (a == "--") return;
+    if (a.empty() || a[0] != '-' || a == "-") {
+      args->insert(args->begin() + static_cast<long>(i), "--");
+      return;
+    }
+    if (TakesNextWord(*cmd, a) || TakesNextWord(app, a)) ++i;
+  }
+}
+
+}  // namespace
 
 int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
@@ -35,9 +83,17 @@ int Main(int argc, char** argv) {
   AddSaveCommand(app, &run);
   AddRmiCommand(app, &run);
   AddTagCommand(app, &run);
+  AddRunCommand(app, &run);
+  AddCreateCommand(app, &run);
+  AddStartCommand(app, &run);
+  AddAttachCommand(app, &run);
+  AddExecCommand(app, &run);
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    GuardCommandLines(app, &args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {

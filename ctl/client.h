@@ -38,6 +38,7 @@ class Client {
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   const std::string& host() const { return host_; }
+  const std::string& ns() const { return ns_; }
 
  private:
   Client(std::string host, std::string ns, std::shared_ptr<grpc::Channel> channel)

@@ -25,6 +25,11 @@ void AddLoadCommand(CLI::App& app, Run* run);
 void AddSaveCommand(CLI::App& app, Run* run);
 void AddRmiCommand(CLI::App& app, Run* run);
 void AddTagCommand(CLI::App& app, Run* run);
+void AddRunCommand(CLI::App& app, Run* run);
+void AddCreateCommand(CLI::App& app, Run* run);
+void AddStartCommand(CLI::App& app, Run* run);
+void AddAttachCommand(CLI::App& app, Run* run);
+void AddExecCommand(CLI::App& app, Run* run);
 
 }  // namespace berth::ctl
 

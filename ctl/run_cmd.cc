@@ -1,0 +1,204 @@
+// berth run and berth create: a container from an image, with Docker's flags. run also starts
+// it, attached (streams, exit code) or detached (-d, prints the id).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "ctl/attach_io.h"
+#include "ctl/commands.h"
+#include "ctl/container/detach_keys.h"
+#include "ctl/container/restart_policy.h"
+#include "ctl/container_api.h"
+
+namespace berth::ctl {
+namespace {
+
+struct RunFlags {
+  ContainerOptions c;
+  std::string name;
+  bool detach = false;
+  bool interactive = false;
+  std::string entrypoint;
+  std::string user;
+  std::string restart = "no";
+  std::vector<std::string> labels;
+  int stop_timeout = -1;
+  int64_t pids_limit = 0;
+  std::string runtime, snapshotter;
+  std::string detach_keys = kDefaultDetachKeys;
+  std::string image;
+};
+
+// The flags `run` and `create` share (Docker's `docker create` set).
+void AddCreateFlags(CLI::App* cmd, RunFlags* f) {
+  // Docker's -h is --hostname; help stays on --help.
+  cmd->set_help_flag("--help", "show this help");
+  cmd->add_option("IMAGE", f->image, "the image to run")->required();
+  cmd->add_option("COMMAND", f->c.args, "the command and its arguments (default: the image's)");
+  cmd->add_flag("-i,--interactive", f->interactive, "keep STDIN open even if not attached");
+  cmd->add_flag("-t,--tty", f->c.tty, "allocate a pseudo-TTY");
+  cmd->add_option("--name", f->name, "assign a name to the container");
+  cmd->add_flag("--rm", f->c.auto_remove, "remove the container when it exits");
+  cmd->add_option("-e,--env", f->c.env, "set environment variables (K=V, or K to copy ours)")
+      ->allow_extra_args(false);
+  cmd->add_option("--env-file", f->c.env_files, "read environment variables from a file")
+      ->allow_extra_args(false);
+  cmd->add_option("-w,--workdir", f->c.workdir, "working directory inside the container");
+  cmd->add_option("-u,--user", f->user, "username or UID (format: <name|uid>[:<group|gid>])");
+  cmd->add_option("--entrypoint", f->entrypoint, "overwrite the image's ENTRYPOINT");
+  cmd->add_option("-h,--hostname", f->c.hostname, "container host name");
+  cmd->add_option("-l,--label", f->labels, "set metadata on the container (K=V)")
+      ->allow_extra_args(false);
+  cmd->add_flag("--read-only", f->c.read_only, "mount the container's root filesystem read-only");
+  cmd->add_option("--cap-add", f->c.cap_add, "add Linux capabilities")->allow_extra_args(false);
+  cmd->add_option("--cap-drop", f->c.cap_drop, "drop Linux capabilities")->allow_extra_args(false);
+  cmd->add_flag("--privileged", f->c.privileged, "give extended privileges to this container");
+  cmd->add_option("--stop-signal", f->c.stop_signal, "signal to stop the container");
+  cmd->add_option("--stop-timeout", f->stop_timeout, "seconds to wait before killing on stop");
+  cmd->add_option("--tmpfs", f->c.tmpfs, "mount a tmpfs directory (/path[:options])")
+      ->allow_extra_args(false);
+  cmd->add_option("-m,--memory", f->c.memory, "memory limit (e.g. 512m)");
+  cmd->add_option("--cpus", f->c.cpus, "number of CPUs (e.g. 1.5)");
+  cmd->add_option("--pids-limit", f->pids_limit, "tune the container's pids limit (-1: none)");
+  cmd->add_option("--restart", f->restart,
+                  "restart policy: no, always, on-failure[:max-retries], unless-stopped");
+  cmd->add_option("--runtime", f->runtime,
+                  "OCI runtime for this container (default berth-runtime)");
+  cmd->add_option("--snapshotter", f->snapshotter,
+                  "snapshotter for the rootfs (default: the "
+                  "daemon's)");
+}
+
+// Turns the parsed flags into ContainerOptions; INVALID_ARGUMENT for bad values.
+absl::StatusOr<std::string> Prepare(const CLI::App& cmd, RunFlags* f) {
+  if (cmd.count("--entrypoint") > 0) f->c.entrypoint = f->entrypoint;
+  if (cmd.count("--user") > 0) f->c.user = f->user;
+  if (cmd.count("--stop-timeout") > 0) f->c.stop_timeout = f->stop_timeout;
+  if (cmd.count("--pids-limit") > 0) f->c.pids_limit = f->pids_limit;
+  absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(f->restart);
+  if (!policy.ok()) return policy.status();
+  f->c.restart = *policy;
+  for (const std::string& l : f->labels) {
+    const size_t eq = l.find('=');
+    f->c.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
+  return f->image;
+}
+
+// A failure of berth itself, before the container's command ran: 125, as Docker.
+int Fail(const absl::Status& st) {
+  ReportError(st);
+  return kExitBerth;
+}
+
+// Docker's exit codes for a container that could not start: 127 when the command does not
+// exist, 126 when it cannot be run, else 125.
+int StartFailure(const absl::Status& st) {
+  std::fprintf(stderr, "berth: %s\n", std::string(st.message()).c_str());
+  const absl::string_view m = st.message();
+  if (absl::StrContains(m, "not found") || absl::StrContains(m, "No such file")) return 127;
+  if (absl::StrContains(m, "ermission denied") || absl::StrContains(m, "not executable")) {
+    return 126;
+  }
+  return kExitBerth;
+}
+
+// --rm: the daemon removes the container once it has exited; wait for that, so that the
+// container is gone when run returns, as with Docker.
+void AwaitRemoval(ContainerApi& api, const std::string& id) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && api.Get(id).ok()) absl::SleepFor(absl::Milliseconds(20));
+}
+
+int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool start) {
+  absl::StatusOr<std::string> image = Prepare(cmd, &f);
+  if (!image.ok()) return Fail(image.status());
+  std::string detach_keys;
+  if (start && !f.detach) {
+    absl::StatusOr<std::string> keys = ParseDetachKeys(f.detach_keys);
+    if (!keys.ok()) return Fail(keys.status());
+    detach_keys = *keys;
+  }
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  if (!client.ok()) return Fail(client.status());
+  if (absl::Status st = (*client)->Connect(); !st.ok()) return Fail(st);
+  ContainerApi api(**client);
+  absl::StatusOr<berth::services::containers::v1::Container> c =
+      api.Create({.image = *image,
+                  .name = f.name,
+                  .open_stdin = f.interactive,
+                  .snapshotter = f.snapshotter,
+                  .runtime = f.runtime},
+                 f.c);
+  if (!c.ok()) return Fail(c.status());
+  if (!start) {
+    std::printf("%s\n", c->id().c_str());
+    return 0;
+  }
+  auto give_up = [&](const absl::Status& st) {
+    // Docker leaves a container that failed to start as "Created"; --rm removes it.
+    api.DeleteTask(c->id()).IgnoreError();
+    if (f.c.auto_remove) {
+      if (absl::StatusOr<ContainerView> v = api.View(c->id()); v.ok()) {
+        api.Remove(*v, /*force=*/true).IgnoreError();
+      }
+    }
+    return StartFailure(st);
+  };
+  if (absl::Status st = api.CreateTask(*c, f.interactive); !st.ok()) return give_up(st);
+  if (f.detach) {
+    if (absl::StatusOr<uint32_t> pid = api.Start(c->id()); !pid.ok()) return give_up(pid.status());
+    std::printf("%s\n", c->id().c_str());
+    return 0;
+  }
+  absl::Status start_error;
+  AttachOptions io{
+      .container_id = c->id(), .stdin = f.interactive, .tty = f.c.tty, .detach_keys = detach_keys};
+  absl::StatusOr<AttachResult> r = AttachStream(**client, io, [&] {
+    start_error = api.Start(c->id()).status();
+    return start_error;
+  });
+  if (!start_error.ok()) return give_up(start_error);
+  if (!r.ok()) return Fail(r.status());
+  if (r->detached) {
+    std::fprintf(stderr, "\nread escape sequence\n");
+    return 0;
+  }
+  int code = r->exit_status;
+  if (code < 0) {  // the stream ended early: ask for the status
+    absl::StatusOr<int> w = api.Wait(c->id());
+    if (!w.ok()) return Fail(w.status());
+    code = *w;
+  }
+  if (f.c.auto_remove) AwaitRemoval(api, c->id());
+  return code;
+}
+
+}  // namespace
+
+void AddRunCommand(CLI::App& app, Run* run) {
+  CLI::App* cmd = app.add_subcommand("run", "Create and run a new container from an image");
+  auto f = std::make_shared<RunFlags>();
+  AddCreateFlags(cmd, f.get());
+  cmd->add_flag("-d,--detach", f->detach, "run in the background and print the container ID");
+  cmd->add_option("--detach-keys", f->detach_keys,
+                  "key sequence for detaching (default ctrl-p,ctrl-q)");
+  cmd->callback([run, f, cmd] {
+    *run = [f, cmd](const GlobalOptions& g) { return RunRun(g, *cmd, *f, /*start=*/true); };
+  });
+}
+
+void AddCreateCommand(CLI::App& app, Run* run) {
+  CLI::App* cmd = app.add_subcommand("create", "Create a new container");
+  auto f = std::make_shared<RunFlags>();
+  AddCreateFlags(cmd, f.get());
+  cmd->callback([run, f, cmd] {
+    *run = [f, cmd](const GlobalOptions& g) { return RunRun(g, *cmd, *f, /*start=*/false); };
+  });
+}
+
+}  // namespace berth::ctl
