@@ -16,11 +16,11 @@
 #include "common/signal.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
+#include "common/user.h"
 #include "ctl/container/capabilities.h"
 #include "ctl/container/labels.h"
 #include "ctl/container/names.h"
 #include "ctl/container/run_flags.h"
-#include "ctl/container/user.h"
 
 namespace berth::ctl {
 namespace {
@@ -246,13 +246,20 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
   ASSIGN_OR_RETURN(std::vector<std::string> user_env, UserEnv(o));
   env = MergeEnv(std::move(env), user_env);
 
-  // User: names need the rootfs's passwd/group; without a rootfs only numbers resolve.
-  UserFiles files;
-  if (!o.rootfs.empty()) {
-    ASSIGN_OR_RETURN(files, ReadUserFiles(o.rootfs));
+  // User: names, supplementary groups and HOME come from the rootfs's passwd and group. With
+  // the rootfs at hand they are resolved here; otherwise (the CLI talks to the daemon over
+  // its API) the daemon resolves process.user.username against the mounted rootfs when it
+  // creates the task, and checks here are limited to the syntax.
+  const std::string user_spec = o.user.value_or(StringField(cfg, "User"));
+  ExecUser user;
+  const bool resolve_here = !o.rootfs.empty();
+  if (resolve_here) {
+    ASSIGN_OR_RETURN(UserFiles files, ReadUserFiles(o.rootfs));
+    ASSIGN_OR_RETURN(user, ResolveUser(user_spec, files));
+    if (!HasEnv(env, "HOME")) env.push_back(absl::StrCat("HOME=", user.home));
+  } else if (absl::StatusOr<ExecUser> numeric = ResolveUser(user_spec, UserFiles{}); numeric.ok()) {
+    user = *numeric;
   }
-  ASSIGN_OR_RETURN(ExecUser user, ResolveUser(o.user.value_or(StringField(cfg, "User")), files));
-  if (!HasEnv(env, "HOME")) env.push_back(absl::StrCat("HOME=", user.home));
 
   std::string cwd = !o.workdir.empty() ? o.workdir : StringField(cfg, "WorkingDir");
   if (cwd.empty()) cwd = "/";
@@ -283,6 +290,7 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
       {"noNewPrivileges", o.no_new_privileges},
   };
   if (!user.additional_gids.empty()) process["user"]["additionalGids"] = user.additional_gids;
+  if (!resolve_here) process["user"]["username"] = user_spec.empty() ? "0" : user_spec;
 
   // Mounts: the defaults, then --tmpfs, which replaces a default at the same place.
   std::vector<json> mounts = DefaultMounts(o.privileged);

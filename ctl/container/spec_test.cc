@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "ctl/container/capabilities.h"
 #include "ctl/container/labels.h"
 
@@ -70,9 +71,10 @@ TEST(BuildSpec, DockerDefaultsForBusybox) {
   EXPECT_EQ(p["terminal"], false);
   EXPECT_EQ(p["args"], json({"sh"}));
   EXPECT_EQ(p["env"], json({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                            "HOSTNAME=0123456789ab", "HOME=/"}));
+                            "HOSTNAME=0123456789ab"}));
   EXPECT_EQ(p["cwd"], "/");
-  EXPECT_EQ(p["user"], json({{"uid", 0}, {"gid", 0}}));
+  // Without the rootfs the daemon resolves the user (and HOME) when it creates the task.
+  EXPECT_EQ(p["user"], json({{"uid", 0}, {"gid", 0}, {"username", "0"}}));
   EXPECT_EQ(p["capabilities"]["bounding"], json(DefaultCapabilities()));
   EXPECT_EQ(p["capabilities"]["effective"], json(DefaultCapabilities()));
   EXPECT_EQ(p["capabilities"]["permitted"], json(DefaultCapabilities()));
@@ -195,12 +197,15 @@ TEST_F(RootfsTest, UserNamesFromTheRootfs) {
   EXPECT_EQ(BuildError(image, o), "unable to find user ghost: no matching entries in passwd file");
 }
 
-TEST(BuildSpec, UserWithoutARootfs) {
+TEST(BuildSpec, UserWithoutARootfsIsLeftToTheDaemon) {
   ContainerOptions o = Options();
   o.user = "1000:1000";
-  EXPECT_EQ(Build(kBusybox, o)["process"]["user"], json::parse(R"({"uid":1000,"gid":1000})"));
+  EXPECT_EQ(Build(kBusybox, o)["process"]["user"],
+            json::parse(R"({"uid":1000,"gid":1000,"username":"1000:1000"})"));
   o.user = "app";
-  EXPECT_EQ(BuildError(kBusybox, o), "unable to find user app: no matching entries in passwd file");
+  EXPECT_EQ(Build(kBusybox, o)["process"]["user"],
+            json::parse(R"({"uid":0,"gid":0,"username":"app"})"));
+  EXPECT_FALSE(absl::StrContains(Build(kBusybox, o)["process"]["env"].dump(), "HOME="));
 }
 
 TEST(BuildSpec, WorkingDirectory) {

@@ -22,6 +22,7 @@
 #include "common/path.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
+#include "common/user.h"
 #include "services/common/proto_time.h"
 #include "snapshotter/mount/mount.h"
 #include "snapshotter/storage/fsutil.h"
@@ -91,6 +92,43 @@ std::string LabelOr(const cpb::Container& c, const std::string& key, const std::
 }
 
 }  // namespace
+
+absl::Status ResolveUser(const std::string& rootfs, nlohmann::json& process) {
+  if (!process.is_object() || !process.contains("user") || !process["user"].is_object()) {
+    return absl::OkStatus();
+  }
+  nlohmann::json& user = process["user"];
+  if (!user.contains("username") || !user["username"].is_string()) return absl::OkStatus();
+  const std::string spec = user["username"].get<std::string>();
+  ASSIGN_OR_RETURN(UserFiles files, ReadUserFiles(rootfs));
+  absl::StatusOr<ExecUser> u = ::berth::ResolveUser(spec, files);
+  if (!u.ok()) return absl::InvalidArgumentError(u.status().message());
+  user = {{"uid", u->uid}, {"gid", u->gid}};
+  if (!u->additional_gids.empty()) user["additionalGids"] = u->additional_gids;
+  std::vector<std::string> env = process.value("env", std::vector<std::string>{});
+  const bool has_home = std::any_of(env.begin(), env.end(),
+                                    [](const std::string& e) { return e.rfind("HOME=", 0) == 0; });
+  if (!has_home) {
+    env.push_back("HOME=" + u->home);
+    process["env"] = env;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TaskManager::ResolveExecUser(const std::string& ns,
+                                                         const std::string& id,
+                                                         const std::string& process_json) {
+  nlohmann::json p = nlohmann::json::parse(process_json, nullptr, false);
+  if (!p.is_object()) {
+    return absl::InvalidArgumentError("spec must be an OCI process object in JSON");
+  }
+  if (!p.contains("user") || !p["user"].is_object() || !p["user"].contains("username")) {
+    return process_json;
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  RETURN_IF_ERROR(ResolveUser(path::Join(t->dir, "rootfs"), p));
+  return p.dump();
+}
 
 TaskManager::TaskManager(TasksConfig config, ChannelSource channels)
     : config_(std::move(config)),
@@ -359,13 +397,6 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   if (absl::Status st = sys::MkdirAll(rootfs, 0711); !st.ok()) return fail(st);
   if (absl::Status st = sys::MkdirAll(path::Dir(task->log_path), 0700); !st.ok()) return fail(st);
 
-  spec["root"]["path"] = "rootfs";
-  spec["process"]["terminal"] = task->terminal;
-  if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, "config.json"), spec.dump(),
-                                             0600, sys::Durability::kVolatile);
-      !st.ok()) {
-    return fail(st);
-  }
   if (!req.rootfs().empty()) {
     std::vector<snapshotter::Mount> mounts;
     for (const auto& m : req.rootfs()) {
@@ -377,6 +408,14 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
       return fail(Annotate(st, "mounting the container's rootfs"));
     }
     task->rootfs_mounted = true;
+  }
+  spec["root"]["path"] = "rootfs";
+  spec["process"]["terminal"] = task->terminal;
+  if (absl::Status st = ResolveUser(rootfs, spec["process"]); !st.ok()) return fail(st);
+  if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, "config.json"), spec.dump(),
+                                             0600, sys::Durability::kVolatile);
+      !st.ok()) {
+    return fail(st);
   }
   nlohmann::json record = {{"namespace", ns},
                            {"id", id},

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
@@ -61,6 +62,11 @@ struct Task {
   std::atomic<bool> init_exited{false};
 };
 
+// Resolves process.user.username ("app", "1000:staff"…, the CLI's --user or the image's
+// USER) against the passwd and group of `rootfs`, as Docker does at start: uid, gid,
+// supplementary groups, and HOME when the environment has none. No username: no change.
+absl::Status ResolveUser(const std::string& rootfs, nlohmann::json& process);
+
 class TaskManager {
  public:
   using ChannelSource = std::function<std::shared_ptr<grpc::Channel>(const std::string&)>;
@@ -94,6 +100,9 @@ class TaskManager {
                                              ShimConnection::ReplyHook on_reply = nullptr);
 
   std::string LogPath(const std::string& ns, const std::string& id) const;
+  // An exec's process JSON with process.user.username resolved against the task's rootfs.
+  absl::StatusOr<std::string> ResolveExecUser(const std::string& ns, const std::string& id,
+                                              const std::string& process_json);
   const events::Publisher& publisher() const { return publisher_; }
 
  private:

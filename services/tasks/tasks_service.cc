@@ -172,10 +172,15 @@ grpc::Status TasksService::Exec(grpc::ServerContext* context, const pb::ExecProc
   if (request->exec_id().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "exec_id is required");
   }
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return Err(ns.status());
+  absl::StatusOr<std::string> process =
+      tasks_->ResolveExecUser(*ns, request->container_id(), request->spec());
+  if (!process.ok()) return Err(process.status());
   v1::Request req;
   v1::ExecRequest* e = req.mutable_exec();
   e->set_exec_id(request->exec_id());
-  e->set_process(request->spec());
+  e->set_process(*process);
   e->set_terminal(request->stdio().terminal());
   e->mutable_stdio()->set_stdin_open(request->stdio().stdin_open());
   e->mutable_stdio()->set_log_path(request->stdio().log_path());
@@ -184,12 +189,10 @@ grpc::Status TasksService::Exec(grpc::ServerContext* context, const pb::ExecProc
   e->mutable_stdio()->set_stderr_path(request->stdio().stderr());
   absl::Status st = ShimCall(*tasks_, context, request->container_id(), std::move(req)).status();
   if (!st.ok()) return Err(st);
-  if (absl::StatusOr<std::string> ns = RequestNamespace(*context); ns.ok()) {
-    epb::TaskExecAdded ev;
-    ev.set_container_id(request->container_id());
-    ev.set_exec_id(request->exec_id());
-    tasks_->publisher().Publish(*ns, "/tasks/exec-added", ev);
-  }
+  epb::TaskExecAdded ev;
+  ev.set_container_id(request->container_id());
+  ev.set_exec_id(request->exec_id());
+  tasks_->publisher().Publish(*ns, "/tasks/exec-added", ev);
   return grpc::Status::OK;
 }
 

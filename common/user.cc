@@ -1,4 +1,4 @@
-#include "ctl/container/user.h"
+#include "common/user.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "common/status_macros.h"
 #include "common/syscall.h"
 
-namespace berth::ctl {
+namespace berth {
 namespace {
 
 constexpr size_t kMaxFile = 16 << 20;
@@ -169,4 +169,4 @@ absl::StatusOr<ExecUser> ResolveUser(absl::string_view spec, const UserFiles& fi
   return user;
 }
 
-}  // namespace berth::ctl
+}  // namespace berth

@@ -1,7 +1,7 @@
 // `--user` / the image's USER: "uid[:gid]" or names looked up in the container's own
 // /etc/passwd and /etc/group, with runc's (moby/sys/user) rules.
-#ifndef BERTH_CTL_CONTAINER_USER_H_
-#define BERTH_CTL_CONTAINER_USER_H_
+#ifndef BERTH_COMMON_USER_H_
+#define BERTH_COMMON_USER_H_
 
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 
-namespace berth::ctl {
+namespace berth {
 
 // The container's passwd and group files; absent when the rootfs has none (or none is known).
 struct UserFiles {
@@ -37,6 +37,6 @@ struct ExecUser {
 // group staff: no matching entries in group file" (INVALID_ARGUMENT). Ids are 0-2147483647.
 absl::StatusOr<ExecUser> ResolveUser(absl::string_view spec, const UserFiles& files);
 
-}  // namespace berth::ctl
+}  // namespace berth
 
-#endif  // BERTH_CTL_CONTAINER_USER_H_
+#endif  // BERTH_COMMON_USER_H_

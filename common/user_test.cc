@@ -1,4 +1,4 @@
-#include "ctl/container/user.h"
+#include "common/user.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace berth::ctl {
+namespace berth {
 namespace {
 
 const UserFiles kFiles = {
@@ -145,4 +145,4 @@ TEST_F(RootfsTest, SymlinksResolveInsideTheRootfs) {
 TEST_F(RootfsTest, MissingRootfsIsAnError) { EXPECT_FALSE(ReadUserFiles(root_ + "/nope").ok()); }
 
 }  // namespace
-}  // namespace berth::ctl
+}  // namespace berth
