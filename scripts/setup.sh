@@ -19,12 +19,13 @@ scripts/install-deps.sh
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 bazel build -c opt \
   "--per_file_copt=services/version/version_service.cc@-DBERTH_REVISION=\"$revision\"" \
-  //services/daemon:berthd //ctl:berth //runtime:berth-runtime
+  //services/daemon:berthd //ctl:berth //runtime:berth-runtime //shim:berth-shim
 
 install -d "$PREFIX/bin"
+# berthd finds berth-shim beside itself, and berth-runtime on PATH.
 install -m 0755 bazel-bin/services/daemon/berthd bazel-bin/ctl/berth \
-  bazel-bin/runtime/berth-runtime "$PREFIX/bin/"
-echo "setup: installed berthd, berth and berth-runtime in $PREFIX/bin"
+  bazel-bin/runtime/berth-runtime bazel-bin/shim/berth-shim "$PREFIX/bin/"
+echo "setup: installed berthd, berth, berth-shim and berth-runtime in $PREFIX/bin"
 
 # Restart berthd on the freshly installed binary. Only the pid that berthd itself recorded in
 # its root lock is stopped.
@@ -47,19 +48,11 @@ echo "setup: berthd is running (root $ROOT, state $STATE, log $LOG)"
 
 "$PREFIX/bin/berth" -H "unix://$STATE/berthd.sock" version
 
-# Until the engine runs containers from images (berth run), the main job runs one through
-# berth-runtime directly: a bundle made from Debian's static busybox.
-bundle="$ROOT/demo/bundle"
-rm -rf "$bundle"
-install -d "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys"
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for applet in sh echo hostname; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
-(cd "$bundle" && "$PREFIX/bin/berth-runtime" spec)
-python3 - "$bundle/config.json" <<'PY'
-import json, sys
-spec = json.load(open(sys.argv[1]))
-spec["process"]["terminal"] = False
-spec["process"]["args"] = ["sh", "-c", "echo hello from berth, in $(hostname), as pid $$"]
-json.dump(spec, open(sys.argv[1], "w"), indent=2)
-PY
-"$PREFIX/bin/berth-runtime" --root "$STATE/runtime" run --bundle "$bundle" "demo-$$"
+# The main job: a busybox image made from Debian's busybox-static (one layer: the binary and
+# its applet links), loaded into berthd and run as a container.
+image=$(mktemp --suffix=.tar)
+trap 'rm -f "$image"' EXIT
+python3 e2e/fixtures/make_oci_image.py "$image" busybox
+berth=("$PREFIX/bin/berth" -H "unix://$STATE/berthd.sock")
+"${berth[@]}" load -q -i "$image"
+"${berth[@]}" run --rm busybox echo hello from berth
