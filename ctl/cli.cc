@@ -83,6 +83,9 @@ int Main(int argc, char** argv) {
   AddSaveCommand(app, &run);
   AddRmiCommand(app, &run);
   AddTagCommand(app, &run);
+  AddPullCommand(app, &run);
+  AddPushCommand(app, &run);
+  AddLoginCommand(app, &run);
   AddRunCommand(app, &run);
   AddCreateCommand(app, &run);
   AddStartCommand(app, &run);

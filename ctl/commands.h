@@ -25,6 +25,10 @@ void AddLoadCommand(CLI::App& app, Run* run);
 void AddSaveCommand(CLI::App& app, Run* run);
 void AddRmiCommand(CLI::App& app, Run* run);
 void AddTagCommand(CLI::App& app, Run* run);
+void AddPullCommand(CLI::App& app, Run* run);
+void AddPushCommand(CLI::App& app, Run* run);
+// login and logout.
+void AddLoginCommand(CLI::App& app, Run* run);
 void AddRunCommand(CLI::App& app, Run* run);
 void AddCreateCommand(CLI::App& app, Run* run);
 void AddStartCommand(CLI::App& app, Run* run);

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/optional.h"
@@ -30,6 +31,11 @@ ConfigBinder Binder(DaemonConfig* c) {
       .StringMap("runtimes", &c->runtimes)
       .Int("log_max_size", &c->log_max_size)
       .Int("log_max_files", &c->log_max_files)
+      .StringList("registry_mirrors", &c->registry_mirrors)
+      .StringList("insecure_registries", &c->insecure_registries)
+      .String("registry_certs_dir", &c->registry_certs_dir)
+      .Int("max_concurrent_downloads", &c->max_concurrent_downloads)
+      .Int("max_concurrent_uploads", &c->max_concurrent_uploads)
       .SectionMap<ProxySnapshotterConfig>(
           "proxy_snapshotters", &c->proxy_snapshotters,
           [](ConfigBinder& p, ProxySnapshotterConfig& v) { p.String("address", &v.address); })
@@ -133,6 +139,24 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
   if (c.log_max_size < 0 || c.log_max_files < 1) {
     return absl::InvalidArgumentError(
         "log_max_size must be 0 (no rotation) or more, and log_max_files at least 1");
+  }
+  for (const std::string& m : c.registry_mirrors) {
+    if (!absl::StartsWith(m, "https://") && !absl::StartsWith(m, "http://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "registry_mirrors: \"", m, "\" must be a URL starting with https:// or http://"));
+    }
+  }
+  if (!c.registry_certs_dir.empty() && !path::IsAbsolute(c.registry_certs_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "registry_certs_dir must be an absolute path, got \"", c.registry_certs_dir, "\""));
+  }
+  for (const auto& [key, value] :
+       {std::pair<const char*, int64_t>{"max_concurrent_downloads", c.max_concurrent_downloads},
+        {"max_concurrent_uploads", c.max_concurrent_uploads}}) {
+    if (value < 1 || value > 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, " must be between 1 and 32, got ", value));
+    }
   }
   for (const auto& [name, remote] : c.remote) {
     absl::StatusOr<Address> a = ParseAddress(remote);

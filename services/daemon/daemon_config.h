@@ -51,6 +51,14 @@ struct DaemonConfig {
   // Container logs: rotate at this many bytes (0: never) and keep this many files in all.
   int64_t log_max_size = 0;
   int64_t log_max_files = 1;
+  // Registries (docs/registries.md): mirrors tried before registry-1.docker.io for docker.io
+  // images; HOST[:PORT] or CIDR entries reached without TLS verification (or plain HTTP);
+  // the certs.d tree of per-registry CAs and client certificates; parallel transfers.
+  std::vector<std::string> registry_mirrors;
+  std::vector<std::string> insecure_registries;
+  std::string registry_certs_dir = "/etc/berth/certs.d";
+  int64_t max_concurrent_downloads = 3;
+  int64_t max_concurrent_uploads = 3;
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

@@ -124,5 +124,27 @@ TEST(DaemonConfig, ServiceSelectionIsChecked) {
   EXPECT_TRUE(ValidateServiceSelection(c).ok());
 }
 
+TEST(DaemonConfig, RegistryKeys) {
+  std::string file = WriteConfig("registries.yaml",
+                                 "registry_mirrors: [\"https://mirror.example.com\"]\n"
+                                 "insecure_registries: [\"reg.lan:5000\", \"10.0.0.0/8\"]\n"
+                                 "registry_certs_dir: /tmp/certs.d\n"
+                                 "max_concurrent_downloads: 5\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str()});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->registry_mirrors, std::vector<std::string>{"https://mirror.example.com"});
+  EXPECT_EQ(c->insecure_registries, (std::vector<std::string>{"reg.lan:5000", "10.0.0.0/8"}));
+  EXPECT_EQ(c->registry_certs_dir, "/tmp/certs.d");
+  EXPECT_EQ(c->max_concurrent_downloads, 5);
+  EXPECT_EQ(c->max_concurrent_uploads, 3);
+
+  for (const char* bad : {"registry_mirrors: [\"mirror.example.com\"]\n",
+                          "registry_certs_dir: certs.d\n", "max_concurrent_downloads: 0\n"}) {
+    file = WriteConfig("bad-registries.yaml", bad);
+    c = Load({"--config", file.c_str()});
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << bad << ": " << c.status();
+  }
+}
+
 }  // namespace
 }  // namespace berth::daemon

@@ -243,8 +243,16 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
                           ctx.shared->Content(ctx.config.root));
          Channels* channels = ctx.channels;
+         services::RegistryConfig registries;
+         registries.hosts = {.mirrors = ctx.config.registry_mirrors,
+                             .insecure = ctx.config.insecure_registries,
+                             .certs_dir = ctx.config.registry_certs_dir};
+         registries.max_concurrent_downloads =
+             static_cast<int>(ctx.config.max_concurrent_downloads);
+         registries.max_concurrent_uploads = static_cast<int>(ctx.config.max_concurrent_uploads);
          return std::make_unique<services::ImagesService>(
-             store, md, [channels](const std::string& name) { return channels->Get(name); });
+             store, md, [channels](const std::string& name) { return channels->Get(name); },
+             std::move(registries));
        }},
       {"containers", "berth.services.containers.v1.Containers",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

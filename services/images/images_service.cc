@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,7 +23,10 @@
 #include "services/images/exporter.h"
 #include "services/images/importer.h"
 #include "services/images/oci.h"
+#include "services/images/pull.h"
+#include "services/images/push.h"
 #include "services/images/reference.h"
+#include "services/images/registry/client.h"
 #include "services/images/unpack.h"
 #include "services/metadata/content_records.h"
 #include "services/metadata/image_records.h"
@@ -157,8 +161,9 @@ Event ImageEvent(const md::ImageRecord& r) {
 
 ImagesService::ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
                              std::shared_ptr<::berth::metadata::MetadataStore> md,
-                             ChannelFn channels)
+                             ChannelFn channels, RegistryConfig registry)
     : channels_(std::move(channels)),
+      registry_(std::move(registry)),
       publisher_([this]() -> std::shared_ptr<grpc::Channel> {
         return channels_ ? channels_("events") : nullptr;
       }),
@@ -472,6 +477,155 @@ grpc::Status ImagesService::Export(grpc::ServerContext* context,
   st = img::ExportArchive(*store_, opts, images, sink);
   if (st.ok()) st = flush();
   return ToGrpcStatus(Annotate(st, "save"));
+}
+
+namespace {
+
+::berth::registry::ClientOptions ClientOptionsFor(const RegistryConfig& config,
+                                                  const pb::RegistryOptions& r,
+                                                  grpc::ServerContext* context, bool push) {
+  ::berth::registry::ClientOptions o;
+  o.hosts = config.hosts;
+  o.credentials = {.username = r.username(), .password = r.password()};
+  o.plain_http = r.plain_http();
+  o.skip_verify = r.insecure_skip_verify();
+  o.push = push;
+  o.cancelled = [context] { return context->IsCancelled(); };
+  return o;
+}
+
+void ToProto(const img::TransferProgress& p, ::berth::types::v1::Progress* out) {
+  out->set_ref(p.ref);
+  out->set_status(p.status);
+  out->set_offset(p.offset);
+  out->set_total(p.total);
+  out->set_message(p.message);
+}
+
+}  // namespace
+
+grpc::Status ImagesService::Pull(grpc::ServerContext* context, const pb::PullImageRequest* request,
+                                 grpc::ServerWriter<pb::PullImageResponse>* writer) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  absl::StatusOr<img::Reference> ref = img::ParseNormalized(request->ref());
+  if (!ref.ok()) return ToGrpcStatus(Annotate(ref.status(), "pull"));
+  const std::string what = absl::StrCat("pull ", ref->FamiliarString());
+  std::mutex write_mu;  // progress comes from several download threads
+  auto progress = [&](const img::TransferProgress& p) {
+    pb::PullImageResponse resp;
+    ToProto(p, resp.add_progress());
+    std::lock_guard<std::mutex> l(write_mu);
+    writer->Write(resp);
+  };
+  absl::StatusOr<std::unique_ptr<::berth::registry::RegistryClient>> client =
+      ::berth::registry::RegistryClient::Connect(
+          ref->domain, ref->path,
+          ClientOptionsFor(registry_, request->registry(), context, /*push=*/false));
+  if (!client.ok()) return ToGrpcStatus(Annotate(client.status(), what));
+  img::PullOptions opts{.ns = *ns,
+                        .platform = PlatformFromProto(request->platform()),
+                        .all_platforms = request->all_platforms(),
+                        .labels = {request->labels().begin(), request->labels().end()},
+                        .max_concurrent_downloads = registry_.max_concurrent_downloads};
+  opts.cancelled = [context] { return context->IsCancelled(); };
+  absl::StatusOr<img::PullResult> pulled =
+      img::PullImage(*store_, *md_, **client, *ref, opts, progress);
+  if (!pulled.ok()) return ToGrpcStatus(Annotate(pulled.status(), what));
+  if (!pulled->up_to_date) {
+    publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(pulled->image));
+  }
+  if (request->unpack() && !request->all_platforms()) {
+    absl::StatusOr<pb::UnpackImageResponse> u =
+        UnpackImage(*ns, pulled->image.name, request->snapshotter(), request->platform());
+    if (!u.ok()) return ToGrpcStatus(Annotate(u.status(), absl::StrCat(what, ": unpack")));
+    progress({.ref = pulled->image.name,
+              .status = "unpacked",
+              .offset = u->unpacked(),
+              .total = u->layers(),
+              .message = u->chain_id()});
+  }
+  progress({.ref = pulled->image.name,
+            .status = pulled->up_to_date ? "up to date" : "downloaded",
+            .offset = pulled->downloaded_bytes,
+            .total = 0,
+            .message = pulled->image.target.digest});
+  pb::PullImageResponse done;
+  ToProto(pulled->image, done.mutable_image());
+  writer->Write(done);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Push(grpc::ServerContext* context, const pb::PushImageRequest* request,
+                                 grpc::ServerWriter<pb::PushImageResponse>* writer) {
+  absl::StatusOr<std::string> ns = RequestNamespace(*context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  md::ImageRecord record;
+  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
+    ASSIGN_OR_RETURN(record, FindImage(db, *ns, request->name()));
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return ToGrpcStatus(Annotate(st, "push"));
+  absl::StatusOr<img::Reference> dest =
+      img::ParseNormalized(request->ref().empty() ? record.name : request->ref());
+  if (!dest.ok()) return ToGrpcStatus(Annotate(dest.status(), "push"));
+  const std::string what = absl::StrCat("push ", dest->FamiliarString());
+  std::mutex write_mu;
+  auto progress = [&](const img::TransferProgress& p) {
+    pb::PushImageResponse resp;
+    ToProto(p, resp.add_progress());
+    std::lock_guard<std::mutex> l(write_mu);
+    writer->Write(resp);
+  };
+  absl::StatusOr<std::unique_ptr<::berth::registry::RegistryClient>> client =
+      ::berth::registry::RegistryClient::Connect(
+          dest->domain, dest->path,
+          ClientOptionsFor(registry_, request->registry(), context, /*push=*/true));
+  if (!client.ok()) return ToGrpcStatus(Annotate(client.status(), what));
+  progress({.ref = dest->String(),
+            .status = "resolved",
+            .offset = 0,
+            .total = 0,
+            .message = record.target.digest});
+  img::PushOptions opts{.ns = *ns,
+                        .platform = PlatformFromProto(request->platform()),
+                        .max_concurrent_uploads = registry_.max_concurrent_uploads};
+  opts.cancelled = [context] { return context->IsCancelled(); };
+  const img::Descriptor target{.media_type = record.target.media_type,
+                               .digest = record.target.digest,
+                               .size = record.target.size};
+  absl::StatusOr<img::Descriptor> pushed =
+      img::PushImage(*store_, **client, target, *dest, opts, progress);
+  if (!pushed.ok()) return ToGrpcStatus(Annotate(pushed.status(), what));
+  pb::PushImageResponse done;
+  done.mutable_pushed()->set_media_type(pushed->media_type);
+  done.mutable_pushed()->set_digest(pushed->digest);
+  done.mutable_pushed()->set_size(pushed->size);
+  writer->Write(done);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Login(grpc::ServerContext* context, const pb::LoginRequest* request,
+                                  pb::LoginResponse* response) {
+  std::string domain = request->registry();
+  // Docker's spellings of Docker Hub.
+  if (domain.empty() || domain == "index.docker.io" || domain == "registry-1.docker.io" ||
+      domain == "https://index.docker.io/v1/") {
+    domain = img::kDefaultDomain;
+  }
+  absl::StatusOr<img::Reference> probe = img::ParseNormalized(absl::StrCat(domain, "/x/y"));
+  if (!probe.ok() || probe->domain != domain) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError(absl::StrCat("login: "
+                                                ", request->registry(), "
+                                                " is not a registry host[:port]")));
+  }
+  absl::StatusOr<std::unique_ptr<::berth::registry::RegistryClient>> client =
+      ::berth::registry::RegistryClient::Connect(
+          domain, "", ClientOptionsFor(registry_, request->options(), context, false));
+  if (!client.ok()) return ToGrpcStatus(Annotate(client.status(), absl::StrCat("login ", domain)));
+  response->set_endpoint((*client)->base());
+  return grpc::Status::OK;
 }
 
 }  // namespace berth::services

@@ -1,6 +1,6 @@
 // berth.services.images.v1.Images: image records in the metadata database (names normalised as
-// Docker does), and Import/Export of image archives through the content store. Pull and Push
-// are not served yet (UNIMPLEMENTED).
+// Docker does), Import/Export of image archives through the content store, and Pull/Push/Login
+// against OCI distribution registries (services/images/registry/).
 #ifndef BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
 #define BERTH_SERVICES_IMAGES_IMAGES_SERVICE_H_
 
@@ -11,16 +11,26 @@
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "services/content/content_store.h"
 #include "services/events/publisher.h"
+#include "services/images/registry/hosts.h"
 #include "services/metadata/store.h"
 
 namespace berth::services {
+
+// How the service reaches registries (daemon config: registry_mirrors, insecure_registries,
+// registry_certs_dir, max_concurrent_downloads, max_concurrent_uploads).
+struct RegistryConfig {
+  ::berth::registry::HostsConfig hosts;
+  int max_concurrent_downloads = 3;
+  int max_concurrent_uploads = 3;
+};
 
 class ImagesService final : public ::berth::services::images::v1::Images::Service {
  public:
   // Hands out a channel to another service by short name ("snapshots", "diff"), or null.
   using ChannelFn = std::function<std::shared_ptr<grpc::Channel>(const std::string&)>;
   ImagesService(std::shared_ptr<::berth::content::ContentStore> store,
-                std::shared_ptr<::berth::metadata::MetadataStore> md, ChannelFn channels = nullptr);
+                std::shared_ptr<::berth::metadata::MetadataStore> md, ChannelFn channels = nullptr,
+                RegistryConfig registry = {});
 
   grpc::Status Get(grpc::ServerContext* context,
                    const ::berth::services::images::v1::GetImageRequest* request,
@@ -53,12 +63,23 @@ class ImagesService final : public ::berth::services::images::v1::Images::Servic
                       const ::berth::services::images::v1::UnpackImageRequest* request,
                       ::berth::services::images::v1::UnpackImageResponse* response) override;
 
+  grpc::Status Pull(
+      grpc::ServerContext* context, const ::berth::services::images::v1::PullImageRequest* request,
+      grpc::ServerWriter<::berth::services::images::v1::PullImageResponse>* writer) override;
+  grpc::Status Push(
+      grpc::ServerContext* context, const ::berth::services::images::v1::PushImageRequest* request,
+      grpc::ServerWriter<::berth::services::images::v1::PushImageResponse>* writer) override;
+  grpc::Status Login(grpc::ServerContext* context,
+                     const ::berth::services::images::v1::LoginRequest* request,
+                     ::berth::services::images::v1::LoginResponse* response) override;
+
  private:
   absl::StatusOr<::berth::services::images::v1::UnpackImageResponse> UnpackImage(
       const std::string& ns, const std::string& name, const std::string& snapshotter,
       const ::berth::types::v1::Platform& platform);
 
   const ChannelFn channels_;
+  const RegistryConfig registry_;
   const ::berth::events::Publisher publisher_;
   const std::shared_ptr<::berth::content::ContentStore> store_;
   const std::shared_ptr<::berth::metadata::MetadataStore> md_;
