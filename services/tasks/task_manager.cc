@@ -17,6 +17,7 @@
 #include "berth/services/containers/v1/containers.grpc.pb.h"
 #include "berth/services/events/v1/events.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "common/digest.h"
 #include "common/grpc_status.h"
 #include "common/namespace.h"
 #include "common/path.h"
@@ -165,6 +166,12 @@ std::string TaskManager::TaskDir(const std::string& ns, const std::string& id) c
   return path::Join(path::Join(config_.state, "tasks"), path::Join(ns, id));
 }
 
+std::string TaskManager::SocketPath(const std::string& ns, const std::string& id) const {
+  // Namespaces and ids may be long; a hash of both keeps the path within sun_path.
+  return path::Join(path::Join(config_.state, "s"),
+                    Sha256Of(absl::StrCat(ns, "/", id)).hex().substr(0, 24));
+}
+
 std::string TaskManager::LogPath(const std::string& ns, const std::string& id) const {
   return absl::StrCat(config_.root, "/logs/", ns, "/", id, "/log.json");
 }
@@ -243,7 +250,7 @@ absl::Status TaskManager::LaunchShim(const Task& task, const std::string& runtim
                                    "--id",
                                    task.id,
                                    "--socket",
-                                   path::Join(task.dir, "shim.sock"),
+                                   task.socket,
                                    "--state",
                                    task.dir,
                                    "--runtime",
@@ -294,7 +301,7 @@ absl::Status TaskManager::LaunchShim(const Task& task, const std::string& runtim
 std::shared_ptr<ShimConnection> TaskManager::Connect(const std::shared_ptr<Task>& task) {
   std::weak_ptr<Task> weak = task;
   absl::StatusOr<std::shared_ptr<ShimConnection>> c = ShimConnection::Dial(
-      path::Join(task->dir, "shim.sock"),
+      task->socket,
       [this, weak](const v1::Event& e) {
         if (std::shared_ptr<Task> t = weak.lock()) OnEvent(t, e);
       },
@@ -355,6 +362,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   task->ns = ns;
   task->id = id;
   task->dir = TaskDir(ns, id);
+  task->socket = SocketPath(ns, id);
   task->log_path = !req.stdio().log_path().empty() ? req.stdio().log_path() : LogPath(ns, id);
   task->terminal = req.stdio().terminal();
   task->stdin_open = req.stdio().stdin_open();
@@ -390,6 +398,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   if (sys::Exists(task->dir)) {
     Task stale;
     stale.dir = task->dir;
+    stale.socket = task->socket;
     stale.rootfs_mounted = true;
     CleanUp(stale);
   }
@@ -423,6 +432,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
                            {"terminal", task->terminal},
                            {"stdin_open", task->stdin_open},
                            {"log_path", task->log_path},
+                           {"socket", task->socket},
                            {"rootfs_mounted", task->rootfs_mounted},
                            {"managed", task->managed}};
   if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, kTaskFile), record.dump(), 0600,
@@ -430,6 +440,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
       !st.ok()) {
     return fail(st);
   }
+  if (absl::Status st = sys::MkdirAll(path::Dir(task->socket), 0700); !st.ok()) return fail(st);
   if (absl::Status st = LaunchShim(*task, runtime); !st.ok()) return fail(st);
   task->shim = Connect(task);
   if (task->shim == nullptr) {
@@ -466,6 +477,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
 }
 
 void TaskManager::CleanUp(Task& task) {
+  if (!task.socket.empty()) sys::RemoveIfExists(task.socket).IgnoreError();
   const std::string rootfs = path::Join(task.dir, "rootfs");
   if (task.rootfs_mounted) {
     absl::Status st = snapshotter::Unmount(rootfs);
@@ -662,6 +674,7 @@ void TaskManager::Recover() {
         CleanUp(*task);
         continue;
       }
+      task->socket = j.value("socket", SocketPath(ns, id));
       task->log_path = j.value("log_path", LogPath(ns, id));
       task->terminal = j.value("terminal", false);
       task->stdin_open = j.value("stdin_open", false);

@@ -53,6 +53,7 @@ inline constexpr char kStartedAtLabel[] = "berth.io/started-at";
 struct Task {
   std::string ns, id;
   std::string dir;       // bundle and shim state
+  std::string socket;    // the shim's (short: <state>/s/<hash>, as sun_path allows 107 bytes)
   std::string log_path;  // the init's log
   bool terminal = false;
   bool stdin_open = false;
@@ -107,6 +108,7 @@ class TaskManager {
 
  private:
   std::string TaskDir(const std::string& ns, const std::string& id) const;
+  std::string SocketPath(const std::string& ns, const std::string& id) const;
   absl::StatusOr<std::string> ResolveRuntime(const std::string& name) const;
   absl::Status LaunchShim(const Task& task, const std::string& runtime);
   std::shared_ptr<ShimConnection> Connect(const std::shared_ptr<Task>& task);
