@@ -14,6 +14,8 @@ packages=(
   busybox-static openssl python3 iproute2 util-linux
   # peers for tests and benchmarks
   runc containerd
+  # the registry tests (e2e/registry_test): a registry on loopback, htpasswd for its auth
+  docker-registry apache2-utils
   # the pure cgroup v2 VM (e2e/vm)
   qemu-system-x86 cpio skopeo
 )
