@@ -35,6 +35,7 @@ const std::string kBerth = Runfile("ctl/berth");
 const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kMakeLarge = Runfile("e2e/fixtures/make_large_image.py");
 const std::string kProxy = Runfile("e2e/fixtures/registry_proxy.py");
+const std::string kTokenServer = Runfile("e2e/fixtures/token_server.py");
 constexpr char kRegistryBin[] = "/usr/bin/docker-registry";
 constexpr char kSkopeo[] = "/usr/bin/skopeo";
 
@@ -497,6 +498,56 @@ TEST_F(RegistryTest, BasicAuthLoginPushPullLogout) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("berth login " + reg.host()), std::string::npos) << r.err;
   EXPECT_TRUE(daemon_->Images().empty());
+}
+
+// docker-registry in token mode, with token_server.py as its realm: the bearer flow that
+// Docker Hub and most hosted registries use.
+TEST_F(RegistryTest, BearerTokenFlowWithLogin) {
+  const std::string pki = dir_ + "/token-pki";
+  CommandResult made =
+      RunCommand({"/bin/sh", "-c",
+                  "mkdir -p " + pki + " && cd " + pki +
+                      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=berth-token"
+                      " -keyout token.key -out token.crt 2>/dev/null"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string port_file = dir_ + "/token.port";
+  const std::string log = dir_ + "/token.log";
+  Child tokens({"/usr/bin/python3", kTokenServer, port_file, "--key", pki + "/token.key", "--cert",
+                pki + "/token.crt", "--issuer", "berth-issuer", "--user", "berth:t0ken pass",
+                "--log", log});
+  ASSERT_TRUE(WaitForPath(port_file, tokens)) << tokens.Stderr();
+  const std::string realm = "http://127.0.0.1:" + ReadFile(port_file) + "/token";
+  Registry reg(dir_, "",
+               "auth:\n  token:\n    realm: " + realm +
+                   "\n    service: berth-test\n    issuer: berth-issuer\n    rootcertbundle: " +
+                   pki + "/token.crt\n");
+  const std::string name = reg.host() + "/team/busybox:1";
+  LoadBusybox(name);
+  const std::string auth = dir_ + "/bearer-auth.json";
+
+  // Anonymous tokens grant nothing here.
+  CommandResult r = daemon_->Berth({"push", name}, auth);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("berth login " + reg.host()), std::string::npos) << r.err;
+
+  r = daemon_->Berth({"login", "-u", "berth", "-p", "wrong", reg.host()}, auth);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the token server " + realm + " refused the credentials"), std::string::npos)
+      << r.err;
+  r = daemon_->Berth({"login", "-u", "berth", "-p", "t0ken pass", reg.host()}, auth);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = daemon_->Berth({"push", name}, auth);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string digest = PushedDigest(r.out);
+  ASSERT_EQ(daemon_->Berth({"rmi", name}, auth).exit_code, 0);
+  r = daemon_->Berth({"pull", name}, auth);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(daemon_->Images().at(name), digest);
+  // A push asks for pull,push on the repository, a pull for pull, both as the logged-in user.
+  const std::string asked = ReadFile(log);
+  EXPECT_NE(asked.find("berth repository:team/busybox:pull,push"), std::string::npos) << asked;
+  EXPECT_NE(asked.find("berth repository:team/busybox:pull\n"), std::string::npos) << asked;
 }
 
 }  // namespace

@@ -57,11 +57,9 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryClient::Connect(
     // Only a registry that cannot be reached sends us on to the next endpoint: a refused
     // certificate or refused credentials are answers, and more tries would hide them.
     const bool reachability = absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st);
-    if (!reachability) {
-      if (errors.empty()) return st;
-      return absl::Status(st.code(),
-                          absl::StrCat(absl::StrJoin(errors, "; "), "; then ", st.message()));
-    }
+    // The endpoints tried before this one could not be reached: this one's answer is the
+    // whole story.
+    if (!reachability) return st;
     errors.push_back(std::string(st.message()));
     if (!e.fallback_on_error) break;
   }
