@@ -78,6 +78,20 @@ CREATE TABLE containers (
   UNIQUE (namespace, name)
 );
 )sql"},
+      {4, "volumes", R"sql(
+-- A volume, per namespace (docs/volumes.md): its data lives at
+-- <root>/volumes/<namespace>/<name>/_data. Options are the driver's (local: type, device, o).
+CREATE TABLE volumes (
+  namespace  TEXT NOT NULL REFERENCES namespaces(name) ON DELETE RESTRICT,
+  name       TEXT NOT NULL,
+  driver     TEXT NOT NULL,
+  labels     TEXT NOT NULL DEFAULT '{}',
+  options    TEXT NOT NULL DEFAULT '{}',
+  anonymous  INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+)sql"},
   };
   return *schema;
 }
