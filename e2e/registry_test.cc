@@ -550,5 +550,24 @@ TEST_F(RegistryTest, BearerTokenFlowWithLogin) {
   EXPECT_NE(asked.find("berth repository:team/busybox:pull\n"), std::string::npos) << asked;
 }
 
+// docker.io images come from registry_mirrors when one answers (here a registry on loopback;
+// registry-1.docker.io is never asked while the mirror is up).
+TEST_F(RegistryTest, DockerHubImagesComeFromAMirror) {
+  Registry reg(dir_);
+  LoadBusybox(reg.host() + "/library/busybox:mirrored");
+  ASSERT_EQ(daemon_->Berth({"push", "-q", reg.host() + "/library/busybox:mirrored"}).exit_code, 0);
+  const std::string digest = daemon_->Images().at(reg.host() + "/library/busybox:mirrored");
+
+  const std::string config = dir_ + "/mirror.yaml";
+  WriteFile(config, "registry_mirrors: [\"http://" + reg.host() + "\"]\n");
+  Daemon d(config);
+  CommandResult r = d.Berth({"pull", "--no-unpack", "busybox:mirrored"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("mirrored: Pulling from library/busybox\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Status: Downloaded newer image for busybox:mirrored\n"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(d.Images().at("docker.io/library/busybox:mirrored"), digest);
+}
+
 }  // namespace
 }  // namespace berth::e2e

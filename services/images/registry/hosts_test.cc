@@ -100,7 +100,7 @@ TEST(Hosts, CertsDirGivesCasAndClientPair) {
   auto bad = EndpointsFor(c, "reg.example.com:5000", false, false);
   EXPECT_TRUE(absl::IsFailedPrecondition(bad.status()));
   EXPECT_NE(bad.status().message().find("client.key"), std::string::npos) << bad.status();
-  std::system(("rm -rf " + dir).c_str());
+  EXPECT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 
 }  // namespace
