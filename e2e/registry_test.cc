@@ -112,9 +112,10 @@ class Registry {
 // registry_proxy.py in front of `upstream_port`.
 class Proxy {
  public:
-  Proxy(const std::string& dir, int upstream_port, std::vector<std::string> flags)
-      : log_(dir + "/proxy.log") {
-    const std::string port_file = dir + "/proxy.port";
+  Proxy(const std::string& dir, int upstream_port, std::vector<std::string> flags,
+        const std::string& name = "proxy")
+      : log_(dir + "/" + name + ".log") {
+    const std::string port_file = dir + "/" + name + ".port";
     std::vector<std::string> argv = {
         "/usr/bin/python3", kProxy, port_file, std::to_string(upstream_port), "--log", log_};
     argv.insert(argv.end(), flags.begin(), flags.end());
@@ -567,6 +568,50 @@ TEST_F(RegistryTest, DockerHubImagesComeFromAMirror) {
   EXPECT_NE(r.out.find("Status: Downloaded newer image for busybox:mirrored\n"), std::string::npos)
       << r.out;
   EXPECT_EQ(d.Images().at("docker.io/library/busybox:mirrored"), digest);
+}
+
+// A pull stopped from the client side (Ctrl-C) keeps what it fetched in the blob's ingest, and
+// the next pull of the same image asks only for the rest.
+TEST_F(RegistryTest, InterruptedPullIsResumedByTheNextPull) {
+  Registry reg(dir_);
+  const std::string name = reg.host() + "/big:2";
+  const std::string archive = dir_ + "/big.tar";
+  CommandResult r = RunCommand({"/usr/bin/python3", kMakeLarge, archive, name, "--size-mib", "32"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json digests = json::parse(r.out);
+  ASSERT_EQ(daemon_->Berth({"load", "-q", "--no-unpack", "-i", archive}).exit_code, 0);
+  ASSERT_EQ(daemon_->Berth({"push", "-q", name}).exit_code, 0);
+  ASSERT_EQ(daemon_->Berth({"rmi", name}).exit_code, 0);
+
+  {
+    Proxy slow(dir_, reg.port(), {"--rate", "4000000"}, "slow");
+    Child pull({kBerth, "-H", "unix://" + daemon_->socket(), "pull", "--no-unpack",
+                slow.host() + "/big:2"});
+    bool midway = false;
+    for (int i = 0; i < 200 && !midway; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      CommandResult du =
+          RunCommand({"/bin/sh", "-c",
+                      "cat " + daemon_->root() + "/content/ingest/*/data 2>/dev/null | wc -c"});
+      midway = std::atoll(du.out.c_str()) > (4 << 20);
+    }
+    ASSERT_TRUE(midway);
+    EXPECT_NE(pull.Stop(2 /* SIGINT */), 0);
+  }
+  // Nothing is named, but the partial layer waits in its ingest.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(daemon_->Images().empty());
+  CommandResult kept = RunCommand(
+      {"/bin/sh", "-c", "cat " + daemon_->root() + "/content/ingest/*/data 2>/dev/null | wc -c"});
+  EXPECT_GT(std::atoll(kept.out.c_str()), 4 << 20);
+
+  Proxy fast(dir_, reg.port(), {}, "fast");
+  r = daemon_->Berth({"pull", "--no-unpack", fast.host() + "/big:2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(daemon_->Images().at(fast.host() + "/big:2"), digests["index"]);
+  const std::string log = fast.Log();
+  EXPECT_NE(log.find(" bytes="), std::string::npos) << log;
+  EXPECT_EQ(log.find(" bytes=0-"), std::string::npos) << log;
 }
 
 }  // namespace
