@@ -169,6 +169,12 @@ v1::Response Shim::Create(const v1::CreateRequest& req) {
                  absl::StrCat("this shim serves task ", opts_.id, ", not ", req.id()));
   }
   if (absl::Status st = CheckTerminal(req.bundle(), req.terminal()); !st.ok()) return Error(st);
+  // Every port is bound before anything else happens: one that is taken fails the Create.
+  v1::Response r;
+  if (absl::Status st = ports_.Open(req.ports(), r.mutable_create()->mutable_ports()); !st.ok()) {
+    return Error(st);
+  }
+  absl::Cleanup close_ports = [this] { ports_.Close(); };
   Process& p = processes_[""];
   p.serial = ++process_serial_;
   absl::Cleanup forget = [this] { Forget(""); };
@@ -195,10 +201,11 @@ v1::Response Shim::Create(const v1::CreateRequest& req) {
     }
   }
   std::move(forget).Cancel();
+  std::move(close_ports).Cancel();
+  if (ports_.fd() >= 0) Watch(ports_.fd());
   bundle_ = req.bundle();
   // OOM kills are reported when the container's cgroup has a memory controller to count them.
   if (oom_.WatchProcess(*pid).ok()) Watch(oom_.fd());
-  v1::Response r;
   r.mutable_create()->set_pid(static_cast<uint32_t>(*pid));
   return r;
 }

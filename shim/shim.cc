@@ -122,13 +122,21 @@ absl::Status Shim::Serve() {
         }
       } else if (fd == oom_.fd()) {
         OnOom();
+      } else if (fd == ports_.fd()) {
+        ports_.OnReady();
       } else if (clients_.count(fd) > 0) {
         OnClient(fd);
       }
     }
   }
+  ClosePorts();
   ::unlink(opts_.socket.c_str());
   return absl::OkStatus();
+}
+
+void Shim::ClosePorts() {
+  if (ports_.fd() >= 0) Unwatch(ports_.fd());
+  ports_.Close();
 }
 
 void Shim::OnSignal() {
@@ -164,6 +172,7 @@ void Shim::Exited(Process& p, int status) {
                                     : 128u + static_cast<uint32_t>(WTERMSIG(status));
   p.exited_at = NowNanos();
   p.state = State::kStopped;
+  if (p.exec_id.empty()) ClosePorts();
   // Output still in the pipes belongs before the exit in the log.
   std::vector<int> pipes;
   for (const auto& [fd, out] : outputs_) {

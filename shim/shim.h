@@ -1,7 +1,8 @@
 // berth-shim: one per container. It holds the container's stdio, writes its log, reaps its
 // processes as their subreaper, keeps exit statuses on disk, and answers the daemon over a
 // SOCK_SEQPACKET socket, one protobuf-lite message per packet (berth.shim.v1). One thread, one
-// epoll loop: the listening socket, the clients, a signalfd for SIGCHLD, and the output pipes.
+// epoll loop: the listening socket, the clients, a signalfd for SIGCHLD, the output pipes, and
+// the published ports' forwarder (ports.h).
 //
 // A task has its init (exec_id "") and any number of exec'd processes, each with its own
 // stdio (pipes, or a pty whose master the runtime sends over a console socket), state, exit
@@ -25,6 +26,7 @@
 #include "shim/console.h"
 #include "shim/log_writer.h"
 #include "shim/oom.h"
+#include "shim/ports.h"
 #include "shim/runtime_driver.h"
 
 namespace berth::shim {
@@ -112,6 +114,8 @@ class Shim {
   void Modify(int fd, uint32_t events);
   void Unwatch(int fd);
   bool AnyRunning() const;
+  // Published ports close with the init: they are free again once it has exited.
+  void ClosePorts();
   Process* Find(const std::string& exec_id);
   // The process an output belongs to, if it still exists.
   Process* Owner(const Output& out);
@@ -158,6 +162,7 @@ class Shim {
   // Stdin targets (stdin pipe or pty master) watched for EPOLLOUT, by fd → exec id.
   std::map<int, std::string> stdin_blocked_;
   OomWatcher oom_;
+  PortForwarder ports_;
   std::map<std::string, Process> processes_;  // by exec_id; "" is the init
   std::string bundle_;
   uint64_t event_seq_ = 0;
