@@ -108,6 +108,10 @@ int RunPull(const GlobalOptions& global, const PullOptions& opts) {
         display.Print(absl::StrCat(ref_part, ": Pulling from ", RemotePath(full)));
         continue;
       }
+      if (s == "extracted") {  // a layer unpacked while others may still download
+        if (downloaded.count(p.ref()) > 0) display.Update(ShortId(p.ref(), false), "Pull complete");
+        continue;
+      }
       if (s == "unpacked") {
         for (const std::string& d : downloaded) display.Update(ShortId(d, false), "Pull complete");
         continue;

@@ -6,12 +6,14 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "berth/events/v1/events.pb.h"
 #include "common/digest.h"
@@ -407,9 +409,23 @@ absl::StatusOr<pb::UnpackImageResponse> ImagesService::UnpackImage(
   img::Descriptor target{.media_type = record.target.media_type,
                          .digest = record.target.digest,
                          .size = record.target.size};
+  img::UnpackOptions opts;
+  opts.ns = ns;
+  opts.snapshotter = snapshotter;
+  return UnpackTarget(target, std::move(opts), platform);
+}
+
+absl::StatusOr<pb::UnpackImageResponse> ImagesService::UnpackTarget(
+    const img::Descriptor& target, img::UnpackOptions opts,
+    const ::berth::types::v1::Platform& platform) {
+  std::shared_ptr<grpc::Channel> snaps_ch = channels_ ? channels_("snapshots") : nullptr;
+  std::shared_ptr<grpc::Channel> diff_ch = channels_ ? channels_("diff") : nullptr;
+  if (snaps_ch == nullptr || diff_ch == nullptr) {
+    return absl::FailedPreconditionError(
+        "unpack needs the snapshots and diff services, hosted here or listed under remote:");
+  }
   absl::optional<img::Platform> p = PlatformFromProto(platform);
-  img::UnpackOptions opts{
-      .ns = ns, .snapshotter = snapshotter, .platform = p ? *p : img::HostPlatform()};
+  opts.platform = p ? *p : img::HostPlatform();
   auto snaps = ::berth::services::snapshots::v1::Snapshots::NewStub(snaps_ch);
   auto diff = ::berth::services::diff::v1::Diff::NewStub(diff_ch);
   ASSIGN_OR_RETURN(img::UnpackResult r, img::Unpack(*store_, target, opts, *snaps, *diff));
@@ -504,6 +520,41 @@ void ToProto(const img::TransferProgress& p, ::berth::types::v1::Progress* out) 
 
 }  // namespace
 
+namespace {
+
+// Blobs a pull has stored so far, for an unpack that runs beside the downloads.
+class ArrivedBlobs {
+ public:
+  void Add(const std::string& digest) {
+    absl::MutexLock l(&mu_);
+    have_.insert(digest);
+    cv_.SignalAll();
+  }
+  // The pull ended (ok or not): waits stop, and blobs not here by now will not come.
+  void Finish(bool ok) {
+    absl::MutexLock l(&mu_);
+    finished_ = true;
+    ok_ = ok;
+    cv_.SignalAll();
+  }
+  absl::Status WaitFor(const std::string& digest) {
+    absl::MutexLock l(&mu_);
+    while (!finished_ && have_.count(digest) == 0) cv_.Wait(&mu_);
+    if (have_.count(digest) > 0) return absl::OkStatus();
+    return absl::CancelledError(ok_ ? absl::StrCat("blob ", digest, " never arrived")
+                                    : "the pull failed");
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::set<std::string> have_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool ok_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
 grpc::Status ImagesService::Pull(grpc::ServerContext* context, const pb::PullImageRequest* request,
                                  grpc::ServerWriter<pb::PullImageResponse>* writer) {
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
@@ -512,11 +563,16 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const pb::PullIma
   if (!ref.ok()) return ToGrpcStatus(Annotate(ref.status(), "pull"));
   const std::string what = absl::StrCat("pull ", ref->FamiliarString());
   std::mutex write_mu;  // progress comes from several download threads
-  auto progress = [&](const img::TransferProgress& p) {
+  auto send = [&](const img::TransferProgress& p) {
     pb::PullImageResponse resp;
     ToProto(p, resp.add_progress());
     std::lock_guard<std::mutex> l(write_mu);
     writer->Write(resp);
+  };
+  ArrivedBlobs arrived;
+  auto progress = [&](const img::TransferProgress& p) {
+    send(p);
+    if (p.status == "done" || p.status == "exists") arrived.Add(p.ref);
   };
   absl::StatusOr<std::unique_ptr<::berth::registry::RegistryClient>> client =
       ::berth::registry::RegistryClient::Connect(
@@ -529,21 +585,48 @@ grpc::Status ImagesService::Pull(grpc::ServerContext* context, const pb::PullIma
                         .labels = {request->labels().begin(), request->labels().end()},
                         .max_concurrent_downloads = registry_.max_concurrent_downloads};
   opts.cancelled = [context] { return context->IsCancelled(); };
+  // Layers are unpacked as they arrive, in order, beside the downloads.
+  const bool unpack = request->unpack() && !request->all_platforms();
+  std::thread unpacker;
+  absl::StatusOr<pb::UnpackImageResponse> unpacked =
+      absl::FailedPreconditionError("the unpack did not start");
+  if (unpack) {
+    opts.on_documents = [&](const img::Descriptor& target) {
+      unpacker = std::thread([&, target] {
+        img::UnpackOptions uo;
+        uo.ns = *ns;
+        uo.snapshotter = request->snapshotter();
+        uo.wait_for_blob = [&](const img::Descriptor& blob) {
+          return arrived.WaitFor(blob.digest);
+        };
+        uo.on_layer = [&](const img::Descriptor& layer) {
+          send({.ref = layer.digest,
+                .status = "extracted",
+                .offset = layer.size,
+                .total = layer.size,
+                .message = "layer"});
+        };
+        unpacked = UnpackTarget(target, std::move(uo), request->platform());
+      });
+    };
+  }
   absl::StatusOr<img::PullResult> pulled =
       img::PullImage(*store_, *md_, **client, *ref, opts, progress);
+  arrived.Finish(pulled.ok());
+  if (unpacker.joinable()) unpacker.join();
   if (!pulled.ok()) return ToGrpcStatus(Annotate(pulled.status(), what));
   if (!pulled->up_to_date) {
     publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(pulled->image));
   }
-  if (request->unpack() && !request->all_platforms()) {
-    absl::StatusOr<pb::UnpackImageResponse> u =
-        UnpackImage(*ns, pulled->image.name, request->snapshotter(), request->platform());
-    if (!u.ok()) return ToGrpcStatus(Annotate(u.status(), absl::StrCat(what, ": unpack")));
+  if (unpack) {
+    if (!unpacked.ok()) {
+      return ToGrpcStatus(Annotate(unpacked.status(), absl::StrCat(what, ": unpack")));
+    }
     progress({.ref = pulled->image.name,
               .status = "unpacked",
-              .offset = u->unpacked(),
-              .total = u->layers(),
-              .message = u->chain_id()});
+              .offset = unpacked->unpacked(),
+              .total = unpacked->layers(),
+              .message = unpacked->chain_id()});
   }
   progress({.ref = pulled->image.name,
             .status = pulled->up_to_date ? "up to date" : "downloaded",

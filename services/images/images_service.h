@@ -11,7 +11,9 @@
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "services/content/content_store.h"
 #include "services/events/publisher.h"
+#include "services/images/oci.h"
 #include "services/images/registry/hosts.h"
+#include "services/images/unpack.h"
 #include "services/metadata/store.h"
 
 namespace berth::services {
@@ -76,6 +78,10 @@ class ImagesService final : public ::berth::services::images::v1::Images::Servic
  private:
   absl::StatusOr<::berth::services::images::v1::UnpackImageResponse> UnpackImage(
       const std::string& ns, const std::string& name, const std::string& snapshotter,
+      const ::berth::types::v1::Platform& platform);
+  // Unpacks `target` (options.ns, snapshotter and hooks as given; platform from `platform`).
+  absl::StatusOr<::berth::services::images::v1::UnpackImageResponse> UnpackTarget(
+      const ::berth::images::Descriptor& target, ::berth::images::UnpackOptions options,
       const ::berth::types::v1::Platform& platform);
 
   const ChannelFn channels_;

@@ -133,6 +133,7 @@ class Pull {
         if (seen.insert(l.digest).second) blobs.push_back({.desc = l, .role = "layer"});
       }
     }
+    if (opts_.on_documents) opts_.on_documents(target);
     RETURN_IF_ERROR(FetchAll(blobs));
 
     // Children are all here: label parents so the image's root keeps them, and check the

@@ -37,6 +37,9 @@ struct PullOptions {
   int retries = 6;
   absl::Duration retry_delay = absl::Seconds(1);
   std::function<bool()> cancelled;
+  // Called once the index and manifests are stored and before the blobs are fetched, with
+  // the image's target (so an unpack can start beside the downloads).
+  std::function<void(const Descriptor& target)> on_documents;
 };
 
 struct PullResult {

@@ -48,6 +48,7 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
                    ResolveManifest(store, options.ns, target, options.platform));
   ASSIGN_OR_RETURN(std::string manifest_json, ReadDocument(store, options.ns, manifest_desc));
   ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(manifest_json, manifest_desc.digest));
+  if (options.wait_for_blob) RETURN_IF_ERROR(options.wait_for_blob(manifest.config));
   ASSIGN_OR_RETURN(std::string config_json, ReadDocument(store, options.ns, manifest.config));
   ASSIGN_OR_RETURN(std::vector<std::string> diff_ids, DiffIds(config_json));
   if (diff_ids.size() != manifest.layers.size()) {
@@ -71,10 +72,12 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
       grpc::Status st = snaps.Stat(&ctx, req, &resp);
       if (st.ok()) {
         parent = chain;
+        if (options.on_layer) options.on_layer(manifest.layers[i]);
         continue;
       }
       if (st.error_code() != grpc::StatusCode::NOT_FOUND) return FromGrpcStatus(st);
     }
+    if (options.wait_for_blob) RETURN_IF_ERROR(options.wait_for_blob(manifest.layers[i]));
     const std::string key = absl::StrCat("extract-", absl::Uniform<uint64_t>(gen), " ", chain);
     spb::PrepareSnapshotResponse prepared;
     {
@@ -134,6 +137,7 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
     }
     result.unpacked++;
     parent = chain;
+    if (options.on_layer) options.on_layer(manifest.layers[i]);
   }
   result.chain_id = parent;
   return result;

@@ -6,6 +6,7 @@
 #ifndef BERTH_SERVICES_IMAGES_UNPACK_H_
 #define BERTH_SERVICES_IMAGES_UNPACK_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ struct UnpackOptions {
   std::string ns;
   std::string snapshotter;  // empty: the service's default
   Platform platform;
+  // For unpacking while a pull still downloads: called before the config is read and before
+  // each layer not yet unpacked is applied; returns once that blob is in the store, or an
+  // error that stops the unpack.
+  std::function<absl::Status(const Descriptor& blob)> wait_for_blob;
+  // Called after each layer is in place (applied now, or found already unpacked).
+  std::function<void(const Descriptor& layer)> on_layer;
 };
 
 absl::StatusOr<UnpackResult> Unpack(
