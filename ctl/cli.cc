@@ -91,6 +91,7 @@ int Main(int argc, char** argv) {
   AddStartCommand(app, &run);
   AddAttachCommand(app, &run);
   AddExecCommand(app, &run);
+  AddVolumeCommand(app, &run);
 
   try {
     std::vector<std::string> args(argv + 1, argv + argc);

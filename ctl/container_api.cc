@@ -139,6 +139,8 @@ absl::StatusOr<cpb::Container> ContainerApi::Create(const NewContainer& what,
   // applies the policy): the label's presence is what asks it to.
   labels.try_emplace(kLabelRestartPolicy, "no");
   if (what.open_stdin) labels[kLabelOpenStdin] = "true";
+  ASSIGN_OR_RETURN(std::unique_ptr<VolumeGuard> volumes,
+                   AddVolumes(client_, details.config, what.volumes, options.id, &spec, &labels));
 
   // The layers go into the snapshotter first (a no-op when already there).
   ipb::UnpackImageRequest ureq;

@@ -20,6 +20,7 @@
 #include "ctl/client.h"
 #include "ctl/container/format.h"
 #include "ctl/container/spec.h"
+#include "ctl/volume_api.h"
 
 namespace berth::ctl {
 
@@ -54,6 +55,7 @@ class ContainerApi {
     bool open_stdin = false;  // -i: every task keeps stdin open for attaching
     std::string snapshotter;  // empty: the daemon's default
     std::string runtime;      // empty: berth-runtime
+    VolumeFlags volumes;      // -v, --mount, --volumes-from
   };
   // Makes the record and its snapshot: the spec from the image's config and `options`.
   absl::StatusOr<berth::services::containers::v1::Container> Create(const NewContainer& what,

@@ -13,6 +13,7 @@
 #include "ctl/container/detach_keys.h"
 #include "ctl/container/restart_policy.h"
 #include "ctl/container_api.h"
+#include "ctl/volume_api.h"
 
 namespace berth::ctl {
 namespace {
@@ -31,6 +32,7 @@ struct RunFlags {
   std::string runtime, snapshotter;
   std::string detach_keys = kDefaultDetachKeys;
   std::string image;
+  VolumeFlags volumes;
 };
 
 // The flags `run` and `create` share (Docker's `docker create` set).
@@ -68,6 +70,7 @@ void AddCreateFlags(CLI::App* cmd, RunFlags* f) {
                   "restart policy: no, always, on-failure[:max-retries], unless-stopped");
   cmd->add_option("--runtime", f->runtime,
                   "OCI runtime for this container (default berth-runtime)");
+  AddVolumeFlags(cmd, &f->volumes);
   cmd->add_option("--snapshotter", f->snapshotter,
                   "snapshotter for the rootfs (default: the "
                   "daemon's)");
@@ -132,7 +135,8 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
                   .name = f.name,
                   .open_stdin = f.interactive,
                   .snapshotter = f.snapshotter,
-                  .runtime = f.runtime},
+                  .runtime = f.runtime,
+                  .volumes = f.volumes},
                  f.c);
   if (!c.ok()) return Fail(c.status());
   if (!start) {
@@ -145,6 +149,7 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
     if (f.c.auto_remove) {
       if (absl::StatusOr<ContainerView> v = api.View(c->id()); v.ok()) {
         api.Remove(*v, /*force=*/true).IgnoreError();
+        RemoveAnonymousVolumes(api, v->record).IgnoreError();
       }
     }
     return StartFailure(st);

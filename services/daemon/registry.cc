@@ -26,6 +26,7 @@
 #include "services/tasks/task_manager.h"
 #include "services/tasks/tasks_service.h"
 #include "services/version/version_service.h"
+#include "services/volumes/volumes_service.h"
 #include "snapshotter/native/native.h"
 #include "snapshotter/overlayfs/overlayfs.h"
 #include "snapshotter/proxy/proxy.h"
@@ -302,6 +303,15 @@ const std::vector<ServiceDef>& ServiceDefs() {
              std::move(tc), [channels](const std::string& name) { return channels->Get(name); });
          manager->Recover();
          return std::make_unique<services::TasksService>(std::move(manager));
+       }},
+      {"volumes", "berth.services.volumes.v1.Volumes",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         Channels* channels = ctx.channels;
+         return std::make_unique<services::VolumesService>(
+             md, ctx.config.root,
+             [channels](const std::string& name) { return channels->Get(name); });
        }},
       {"diff", "berth.services.diff.v1.Diff",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

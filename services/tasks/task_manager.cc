@@ -25,6 +25,8 @@
 #include "common/syscall.h"
 #include "common/user.h"
 #include "services/common/proto_time.h"
+#include "services/tasks/anonymous_volumes.h"
+#include "services/tasks/volume_copyup.h"
 #include "snapshotter/mount/mount.h"
 #include "snapshotter/storage/fsutil.h"
 #include "spdlog/spdlog.h"
@@ -421,6 +423,10 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   spec["root"]["path"] = "rootfs";
   spec["process"]["terminal"] = task->terminal;
   if (absl::Status st = ResolveUser(rootfs, spec["process"]); !st.ok()) return fail(st);
+  if (absl::Status st = CopyUpVolumes(rootfs, spec, path::Join(config_.root, "volumes"));
+      !st.ok()) {
+    return fail(st);
+  }
   if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, "config.json"), spec.dump(),
                                              0600, sys::Durability::kVolatile);
       !st.ok()) {
@@ -741,6 +747,7 @@ void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32
       google::protobuf::Empty e;
       cpb::Containers::NewStub(ch)->Delete(CallContext(ns).get(), del, &e);
     }
+    RemoveAnonymousVolumes(channels_, ns, *c);
     if (std::shared_ptr<grpc::Channel> ch = channels_("snapshots");
         ch != nullptr && !c->snapshot_key().empty()) {
       spb::RemoveSnapshotRequest rm;
