@@ -7,9 +7,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "common/port_spec.h"
 #include "common/signal.h"
 #include "common/status_macros.h"
 #include "ctl/container/labels.h"
@@ -34,6 +36,43 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
 std::string Label(const cpb::Container& c, const std::string& key) {
   auto it = c.labels().find(key);
   return it == c.labels().end() ? "" : it->second;
+}
+
+// --network, -p and -P: labels for the daemon, which wires the network and has the shim
+// listen; the host's network means no network namespace of the container's own.
+absl::Status ApplyNetworking(const ContainerApi::NewContainer& what,
+                             const nlohmann::json& image_config, nlohmann::json* spec,
+                             std::map<std::string, std::string>* labels) {
+  const std::string& mode = what.network.empty() ? "default" : what.network;
+  std::vector<std::string> ports;
+  for (const std::string& p : what.ports) {
+    ASSIGN_OR_RETURN(PortSpec spec_, ParsePortSpec(p));
+    ports.push_back(spec_.ToString());
+  }
+  if (what.publish_all) {
+    const nlohmann::json& cfg =
+        image_config.contains("config") ? image_config["config"] : image_config;
+    if (cfg.is_object() && cfg.contains("ExposedPorts") && cfg["ExposedPorts"].is_object()) {
+      for (auto it = cfg["ExposedPorts"].begin(); it != cfg["ExposedPorts"].end(); ++it) {
+        absl::StatusOr<PortSpec> exposed = ParsePortSpec(it.key());
+        if (exposed.ok()) ports.push_back(exposed->ToString());
+      }
+    }
+  }
+  if (!ports.empty() && (mode == "none" || mode == "host")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "conflicting options: port publishing and the container type network mode \"", mode, "\""));
+  }
+  if (mode == "host" && spec->contains("linux") && (*spec)["linux"].contains("namespaces")) {
+    nlohmann::json kept = nlohmann::json::array();
+    for (const nlohmann::json& n : (*spec)["linux"]["namespaces"]) {
+      if (n.value("type", "") != "network") kept.push_back(n);
+    }
+    (*spec)["linux"]["namespaces"] = kept;
+  }
+  (*labels)[kLabelNetwork] = mode;
+  if (!ports.empty()) (*labels)[kLabelPorts] = absl::StrJoin(ports, ",");
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -135,6 +174,7 @@ absl::StatusOr<cpb::Container> ContainerApi::Create(const NewContainer& what,
   options.ns = client_.ns();
   ASSIGN_OR_RETURN(nlohmann::json spec, BuildSpec(details.config, options, HostFacts::Current()));
   ASSIGN_OR_RETURN(auto labels, ContainerLabels(details.config, options));
+  RETURN_IF_ERROR(ApplyNetworking(what, details.config, &spec, &labels));
   // The daemon looks after every container the CLI makes (records exits, frees the shim,
   // applies the policy): the label's presence is what asks it to.
   labels.try_emplace(kLabelRestartPolicy, "no");

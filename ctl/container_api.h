@@ -50,12 +50,15 @@ class ContainerApi {
 
   // What `create` needs besides the spec options.
   struct NewContainer {
-    std::string image;        // a name the images service knows
-    std::string name;         // empty: a generated adjective_surname
-    bool open_stdin = false;  // -i: every task keeps stdin open for attaching
-    std::string snapshotter;  // empty: the daemon's default
-    std::string runtime;      // empty: berth-runtime
-    VolumeFlags volumes;      // -v, --mount, --volumes-from
+    std::string image;                // a name the images service knows
+    std::string name;                 // empty: a generated adjective_surname
+    bool open_stdin = false;          // -i: every task keeps stdin open for attaching
+    std::string snapshotter;          // empty: the daemon's default
+    std::string runtime;              // empty: berth-runtime
+    std::string network = "default";  // --network: default, none, host, or names
+    std::vector<std::string> ports;   // -p specs
+    bool publish_all = false;         // -P: every port the image EXPOSEs
+    VolumeFlags volumes;              // -v, --mount, --volumes-from
   };
   // Makes the record and its snapshot: the spec from the image's config and `options`.
   absl::StatusOr<berth::services::containers::v1::Container> Create(const NewContainer& what,

@@ -11,6 +11,7 @@
 #include "ctl/container/env.h"
 #include "ctl/container/names.h"
 #include "ctl/container_api.h"
+#include "ctl/exit_codes.h"
 
 namespace berth::ctl {
 namespace {
@@ -125,10 +126,7 @@ int RunExec(const GlobalOptions& global, const ExecFlags& f) {
   if (!start_error.ok()) {
     forget();
     std::fprintf(stderr, "berth: %s\n", std::string(start_error.message()).c_str());
-    const std::string m(start_error.message());
-    return m.find("not found") != std::string::npos || m.find("No such file") != std::string::npos
-               ? 127
-               : 126;
+    return CommandExitCode(start_error.message());
   }
   if (!r.ok()) return ReportError(r.status());
   if (r->detached) return 0;

@@ -13,6 +13,7 @@
 #include "ctl/container/detach_keys.h"
 #include "ctl/container/restart_policy.h"
 #include "ctl/container_api.h"
+#include "ctl/exit_codes.h"
 #include "ctl/volume_api.h"
 
 namespace berth::ctl {
@@ -21,6 +22,9 @@ namespace {
 struct RunFlags {
   ContainerOptions c;
   std::string name;
+  std::string network = "default";
+  std::vector<std::string> ports;
+  bool publish_all = false;
   bool detach = false;
   bool interactive = false;
   std::string entrypoint;
@@ -70,6 +74,14 @@ void AddCreateFlags(CLI::App* cmd, RunFlags* f) {
                   "restart policy: no, always, on-failure[:max-retries], unless-stopped");
   cmd->add_option("--runtime", f->runtime,
                   "OCI runtime for this container (default berth-runtime)");
+  cmd->add_option("--network,--net", f->network,
+                  "connect the container to a network: bridge (default), none, host, or a "
+                  "network's name");
+  cmd->add_option("-p,--publish", f->ports,
+                  "publish a container's port to the host "
+                  "([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])")
+      ->allow_extra_args(false);
+  cmd->add_flag("-P,--publish-all", f->publish_all, "publish every exposed port to a random port");
   AddVolumeFlags(cmd, &f->volumes);
   cmd->add_option("--snapshotter", f->snapshotter,
                   "snapshotter for the rootfs (default: the "
@@ -98,16 +110,11 @@ int Fail(const absl::Status& st) {
   return kExitBerth;
 }
 
-// Docker's exit codes for a container that could not start: 127 when the command does not
-// exist, 126 when it cannot be run, else 125.
+// Docker's exit codes for a container whose command could not be run: 127 when it does not
+// exist, 126 when it cannot be executed; any other failure is berth's (125).
 int StartFailure(const absl::Status& st) {
   std::fprintf(stderr, "berth: %s\n", std::string(st.message()).c_str());
-  const absl::string_view m = st.message();
-  if (absl::StrContains(m, "not found") || absl::StrContains(m, "No such file")) return 127;
-  if (absl::StrContains(m, "ermission denied") || absl::StrContains(m, "not executable")) {
-    return 126;
-  }
-  return kExitBerth;
+  return CommandExitCode(st.message());
 }
 
 // --rm: the daemon removes the container once it has exited; wait for that, so that the
@@ -136,6 +143,9 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
                   .open_stdin = f.interactive,
                   .snapshotter = f.snapshotter,
                   .runtime = f.runtime,
+                  .network = f.network,
+                  .ports = f.ports,
+                  .publish_all = f.publish_all,
                   .volumes = f.volumes},
                  f.c);
   if (!c.ok()) return Fail(c.status());

@@ -41,6 +41,18 @@ inline constexpr char kLabelExitedAt[] = "berth.io/exited-at";
 // nanoseconds (UTC). Its presence is what tells "Exited" from "Created" in `ps`.
 inline constexpr char kLabelStartedAt[] = "berth.io/started-at";
 
+// Written by `run`/`create`: "default" (the daemon's default network, normally the bridge),
+// "none", "host", or network names separated by commas (--network).
+inline constexpr char kLabelNetwork[] = "berth.io/network";
+
+// Written by `run`/`create`: the -p/-P ports, comma-separated, in -p's canonical form
+// ("127.0.0.1:8080:80/tcp", "80/udp").
+inline constexpr char kLabelPorts[] = "berth.io/ports";
+
+// Written by the daemon while the container runs: "127.0.0.1:8080->80/tcp, …", the addresses
+// actually bound (a random host port filled in), for ps's PORTS and `berth port`.
+inline constexpr char kLabelPublishedPorts[] = "berth.io/published-ports";
+
 }  // namespace berth::ctl
 
 #endif  // BERTH_CTL_CONTAINER_LABELS_H_

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 namespace berth::e2e {
 
 TestDaemon::TestDaemon(std::vector<std::string> extra) : TestDaemon(std::move(extra), {}) {}
@@ -12,6 +14,11 @@ TestDaemon::TestDaemon(std::vector<std::string> extra, std::vector<std::string> 
   argv_.insert(argv_.end(), {Runfile("services/daemon/berthd"), "--root", root_, "--state",
                              tmp_.path() + "/state"});
   argv_.insert(argv_.end(), extra.begin(), extra.end());
+  // Containers get no network unless a test asks for one: tests run side by side, and a
+  // bridge on the host is shared by every daemon that uses its name.
+  if (std::find(extra.begin(), extra.end(), "--default-network") == extra.end()) {
+    argv_.insert(argv_.end(), {"--default-network", "none"});
+  }
   Start();
 }
 

@@ -31,6 +31,9 @@ ConfigBinder Binder(DaemonConfig* c) {
       .StringMap("runtimes", &c->runtimes)
       .Int("log_max_size", &c->log_max_size)
       .Int("log_max_files", &c->log_max_files)
+      .String("default_network", &c->default_network)
+      .String("bridge_name", &c->bridge_name)
+      .String("bridge_subnet", &c->bridge_subnet)
       .StringList("registry_mirrors", &c->registry_mirrors)
       .StringList("insecure_registries", &c->insecure_registries)
       .String("registry_certs_dir", &c->registry_certs_dir)
@@ -51,7 +54,7 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
                                               std::string* usage) {
   CLI::App app("berthd: the berth container engine daemon", "berthd");
   std::string config_file = kDefaultConfigPath;
-  std::string root, state, address, log_level, log_format, services;
+  std::string root, state, address, log_level, log_format, services, default_network;
   app.add_option("--config", config_file, "config file (YAML)");
   app.add_option("--root", root, "directory for persistent data (default /var/lib/berth)");
   app.add_option("--state", state, "directory for runtime state (default /run/berth)");
@@ -60,6 +63,8 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
                  "unix://<state>/berthd.sock)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--log-format", log_format, "text or json");
+  app.add_option("--default-network", default_network,
+                 "network for containers that ask for the default one: bridge, none or host");
   app.add_option("--services", services,
                  "comma-separated services to host here (default: all); others are reached at "
                  "the addresses under `remote:` in the config");
@@ -83,6 +88,7 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
   if (!address.empty()) c.address = address;
   if (!log_level.empty()) c.log_level = log_level;
   if (!log_format.empty()) c.log_format = log_format;
+  if (!default_network.empty()) c.default_network = default_network;
   if (app.count("--services") > 0) {
     c.services = absl::StrSplit(services, ',', absl::SkipWhitespace());
   }
@@ -135,6 +141,11 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat("runtimes.", name, " must be an absolute path, got \"", bin, "\""));
     }
+  }
+  if (c.bridge_name.empty() || c.bridge_name.size() > 15 ||
+      c.bridge_name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bridge_name \"", c.bridge_name, "\" is not a valid interface name (1-15 characters)"));
   }
   if (c.log_max_size < 0 || c.log_max_files < 1) {
     return absl::InvalidArgumentError(

@@ -48,6 +48,12 @@ struct DaemonConfig {
   // (name → binary). A name not listed is looked up on PATH.
   std::string default_runtime = "berth-runtime";
   std::map<std::string, std::string> runtimes;
+  // Networking: the network a container gets when its record asks for "default" (bridge,
+  // none or host; berth's CLI asks for it unless --network says otherwise), and the built-in
+  // bridge network's Linux bridge and subnet.
+  std::string default_network = "bridge";
+  std::string bridge_name = "berth0";
+  std::string bridge_subnet = "10.88.0.0/16";
   // Container logs: rotate at this many bytes (0: never) and keep this many files in all.
   int64_t log_max_size = 0;
   int64_t log_max_files = 1;

@@ -22,6 +22,7 @@
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
+#include "services/network/networks_service.h"
 #include "services/snapshots/snapshots_service.h"
 #include "services/tasks/task_manager.h"
 #include "services/tasks/tasks_service.h"
@@ -165,6 +166,40 @@ std::shared_ptr<events::Exchange> SharedState::Exchange() {
   return exchange_;
 }
 
+std::shared_ptr<network::NetworkManager> SharedState::Networks(const DaemonConfig& config) {
+  absl::MutexLock l(&mu_);
+  if (networks_ == nullptr) {
+    networks_ = std::make_shared<network::NetworkManager>(path::Join(config.root, "networks"),
+                                                          config.bridge_subnet, config.bridge_name);
+  }
+  return networks_;
+}
+
+absl::StatusOr<std::shared_ptr<tasks::TaskManager>> SharedState::Tasks(const DaemonConfig& config,
+                                                                       Channels* channels) {
+  std::shared_ptr<network::NetworkManager> networks = Networks(config);
+  absl::MutexLock l(&mu_);
+  if (tasks_ != nullptr) return tasks_;
+  // Without a shim the service still serves what needs none (logs, lists); Create says what
+  // is missing.
+  absl::StatusOr<std::string> shim = ShimBinary(config);
+  if (!shim.ok()) spdlog::warn("tasks: {}", std::string(shim.status().message()));
+  tasks::TasksConfig tc{.root = config.root,
+                        .state = config.state,
+                        .shim = shim.value_or(""),
+                        .shim_error = std::string(shim.status().message()),
+                        .default_runtime = config.default_runtime,
+                        .runtimes = config.runtimes,
+                        .log_max_size = config.log_max_size,
+                        .log_max_files = static_cast<int>(config.log_max_files),
+                        .networks = std::move(networks),
+                        .default_network = config.default_network};
+  tasks_ = std::make_shared<tasks::TaskManager>(
+      std::move(tc), [channels](const std::string& name) { return channels->Get(name); });
+  tasks_->Recover();
+  return tasks_;
+}
+
 std::vector<SnapshotterInfo> SharedState::SnapshotterInfos(const DaemonConfig& config) {
   absl::MutexLock l(&mu_);
   InitSnapshottersLocked(config);
@@ -286,23 +321,17 @@ const std::vector<ServiceDef>& ServiceDefs() {
        }},
       {"tasks", "berth.services.tasks.v1.Tasks",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
-         // Without a shim the service still serves what needs none (logs, lists); Create
-         // says what is missing.
-         absl::StatusOr<std::string> shim = ShimBinary(ctx.config);
-         if (!shim.ok()) spdlog::warn("tasks: {}", std::string(shim.status().message()));
-         tasks::TasksConfig tc{.root = ctx.config.root,
-                               .state = ctx.config.state,
-                               .shim = shim.value_or(""),
-                               .shim_error = std::string(shim.status().message()),
-                               .default_runtime = ctx.config.default_runtime,
-                               .runtimes = ctx.config.runtimes,
-                               .log_max_size = ctx.config.log_max_size,
-                               .log_max_files = static_cast<int>(ctx.config.log_max_files)};
-         Channels* channels = ctx.channels;
-         auto manager = std::make_shared<tasks::TaskManager>(
-             std::move(tc), [channels](const std::string& name) { return channels->Get(name); });
-         manager->Recover();
+         ASSIGN_OR_RETURN(std::shared_ptr<tasks::TaskManager> manager,
+                          ctx.shared->Tasks(ctx.config, ctx.channels));
          return std::make_unique<services::TasksService>(std::move(manager));
+       }},
+      {"networks", "berth.services.networks.v1.Networks",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         // Connect and Disconnect act on running tasks, so the tasks live in this process too.
+         ASSIGN_OR_RETURN(std::shared_ptr<tasks::TaskManager> manager,
+                          ctx.shared->Tasks(ctx.config, ctx.channels));
+         return std::make_unique<services::NetworksService>(ctx.shared->Networks(ctx.config),
+                                                            std::move(manager));
        }},
       {"volumes", "berth.services.volumes.v1.Volumes",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

@@ -22,6 +22,8 @@
 #include "services/events/exchange.h"
 #include "services/introspection/introspection_service.h"
 #include "services/metadata/store.h"
+#include "services/network/network_manager.h"
+#include "services/tasks/task_manager.h"
 #include "snapshotter/snapshotter.h"
 
 namespace berth::daemon {
@@ -71,11 +73,17 @@ class SharedState {
   std::vector<SnapshotterInfo> SnapshotterInfos(const DaemonConfig& config);
   // The event bus that the events service serves.
   std::shared_ptr<events::Exchange> Exchange();
+  // The bridge networks, and the tasks (which the networks service connects to them).
+  std::shared_ptr<network::NetworkManager> Networks(const DaemonConfig& config);
+  absl::StatusOr<std::shared_ptr<tasks::TaskManager>> Tasks(const DaemonConfig& config,
+                                                            Channels* channels);
 
  private:
   std::shared_ptr<metadata::MetadataStore> metadata_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<content::local::LocalContentStore> content_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<events::Exchange> exchange_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<network::NetworkManager> networks_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<tasks::TaskManager> tasks_ ABSL_GUARDED_BY(mu_);
   void InitSnapshottersLocked(const DaemonConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;

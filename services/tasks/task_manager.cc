@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "berth/events/v1/events.pb.h"
@@ -21,6 +22,7 @@
 #include "common/grpc_status.h"
 #include "common/namespace.h"
 #include "common/path.h"
+#include "common/port_spec.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "common/user.h"
@@ -236,7 +238,7 @@ void TaskManager::SetLabels(const std::string& ns, const std::string& id,
   cpb::UpdateContainerRequest req;
   req.mutable_container()->set_id(id);
   for (const auto& [k, v] : labels) {
-    (*req.mutable_container()->mutable_labels())[k] = v;
+    if (!v.empty()) (*req.mutable_container()->mutable_labels())[k] = v;  // "": removed
     req.mutable_update_mask()->add_paths("labels." + k);
   }
   cpb::UpdateContainerResponse resp;
@@ -399,9 +401,16 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   // A directory left by a task whose daemon and shim both died goes first.
   if (sys::Exists(task->dir)) {
     Task stale;
+    stale.ns = ns;
+    stale.id = id;
     stale.dir = task->dir;
     stale.socket = task->socket;
     stale.rootfs_mounted = true;
+    if (absl::StatusOr<std::string> text = sys::ReadFile(path::Join(task->dir, kTaskFile));
+        text.ok()) {
+      nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+      if (j.is_object()) stale.networks = j.value("networks", std::vector<std::string>{});
+    }
     CleanUp(stale);
   }
   const std::string rootfs = path::Join(task->dir, "rootfs");
@@ -427,6 +436,9 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
       !st.ok()) {
     return fail(st);
   }
+  absl::StatusOr<std::vector<network::Endpoint>> endpoints =
+      PrepareNetworking(*task, container, spec);
+  if (!endpoints.ok()) return fail(endpoints.status());
   if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, "config.json"), spec.dump(),
                                              0600, sys::Durability::kVolatile);
       !st.ok()) {
@@ -439,6 +451,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
                            {"stdin_open", task->stdin_open},
                            {"log_path", task->log_path},
                            {"socket", task->socket},
+                           {"networks", task->networks},
                            {"rootfs_mounted", task->rootfs_mounted},
                            {"managed", task->managed}};
   if (absl::Status st = sys::WriteFileAtomic(path::Join(task->dir, kTaskFile), record.dump(), 0600,
@@ -464,14 +477,44 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   c->mutable_stdio()->set_stdin_path(req.stdio().stdin());
   c->mutable_stdio()->set_stdout_path(req.stdio().stdout());
   c->mutable_stdio()->set_stderr_path(req.stdio().stderr());
+  if (auto p = container.labels().find(kPortsLabel); p != container.labels().end()) {
+    absl::StatusOr<std::vector<PortSpec>> ports = ParsePortSpecs(p->second);
+    if (!ports.ok()) return fail(ports.status());
+    if (!ports->empty() && endpoints->empty()) {
+      return fail(absl::FailedPreconditionError(
+          "ports can only be published from a container on a bridge network"));
+    }
+    for (const PortSpec& spec_port : *ports) {
+      v1::PortForward* f = c->add_ports();
+      f->set_protocol(spec_port.protocol);
+      f->set_host_ip(spec_port.host_ip);
+      f->set_host_port(spec_port.host_port);
+      f->set_container_ip(endpoints->front().address);
+      f->set_container_port(spec_port.container_port);
+    }
+  }
   absl::StatusOr<ShimConnection::Reply> r = task->shim->Call(create);
   if (!r.ok()) return fail(r.status());
   const uint32_t pid = r->response.create().pid();
+  std::vector<std::string> published;
+  for (const v1::PortForward& f : r->response.create().ports()) {
+    published.push_back(absl::StrCat(f.host_ip().empty() ? "0.0.0.0" : f.host_ip(), ":",
+                                     f.host_port(), "->", f.container_port(), "/", f.protocol()));
+  }
+  // The runtime has made the container's network namespace; wire it before anything runs.
+  for (const network::Endpoint& e : *endpoints) {
+    absl::Status st = config_.networks->Plumb(e, absl::StrCat("/proc/", pid, "/ns/net"));
+    if (!st.ok()) {
+      return fail(Annotate(st, absl::StrCat("connecting the container to network ", e.network)));
+    }
+  }
   ok = true;
   {
     absl::MutexLock l(&mu_);
     tasks_[{ns, id}] = task;
   }
+  if (!published.empty())
+    SetLabels(ns, id, {{kPublishedPortsLabel, absl::StrJoin(published, ", ")}});
   epb::TaskCreate ev;
   ev.set_container_id(id);
   ev.set_bundle(task->dir);
@@ -482,7 +525,137 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   return pid;
 }
 
+absl::StatusOr<std::vector<network::Endpoint>> TaskManager::PrepareNetworking(
+    Task& task, const cpb::Container& c, nlohmann::json& spec) {
+  std::vector<network::Endpoint> endpoints;
+  auto mode_label = c.labels().find(kNetworkLabel);
+  if (mode_label == c.labels().end() || config_.networks == nullptr) return endpoints;
+  const std::string mode =
+      mode_label->second == "default" ? config_.default_network : mode_label->second;
+  const std::string hostname = spec.contains("hostname") && spec["hostname"].is_string()
+                                   ? spec["hostname"].get<std::string>()
+                                   : task.id.substr(0, 12);
+  network::ContainerFiles files;
+  if (mode == "host") {
+    // The host's own names, copied: the container may change its copy without touching ours.
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    files = {.hosts = path::Join(task.dir, "hosts"),
+             .hostname = path::Join(task.dir, "hostname"),
+             .resolv_conf = path::Join(task.dir, "resolv.conf")};
+    RETURN_IF_ERROR(
+        sys::WriteFileAtomic(files.hosts, sys::ReadFile("/etc/hosts").value_or(""), 0644));
+    RETURN_IF_ERROR(sys::WriteFileAtomic(files.hostname, absl::StrCat(name, "\n"), 0644));
+    RETURN_IF_ERROR(sys::WriteFileAtomic(files.resolv_conf,
+                                         sys::ReadFile("/etc/resolv.conf").value_or(""), 0644));
+  } else {
+    if (mode != "none") {
+      for (absl::string_view net : absl::StrSplit(mode, ',', absl::SkipEmpty())) {
+        ASSIGN_OR_RETURN(network::Endpoint e,
+                         config_.networks->Allocate(std::string(net), task.ns, task.id, c.name(),
+                                                    hostname, absl::StrCat("eth", endpoints.size()),
+                                                    path::Join(task.dir, "hosts")));
+        task.networks.push_back(e.network);
+        endpoints.push_back(std::move(e));
+      }
+    }
+    ASSIGN_OR_RETURN(files, config_.networks->WriteFiles(task.dir, hostname, endpoints));
+    for (const std::string& net : task.networks) config_.networks->RefreshHosts(net);
+  }
+  nlohmann::json mounts = spec.value("mounts", nlohmann::json::array());
+  for (const auto& [dest, source] : {std::pair<std::string, std::string>{"/etc/hosts", files.hosts},
+                                     {"/etc/hostname", files.hostname},
+                                     {"/etc/resolv.conf", files.resolv_conf}}) {
+    nlohmann::json kept = nlohmann::json::array();
+    for (const nlohmann::json& m : mounts) {
+      if (m.value("destination", "") != dest) kept.push_back(m);
+    }
+    kept.push_back({{"destination", dest},
+                    {"type", "bind"},
+                    {"source", source},
+                    {"options", {"rbind", "rprivate"}}});
+    mounts = std::move(kept);
+  }
+  spec["mounts"] = std::move(mounts);
+  return endpoints;
+}
+
+std::vector<std::string> TaskManager::NetworksOf(const cpb::Container& c) const {
+  auto it = c.labels().find(kNetworkLabel);
+  const std::string mode = it == c.labels().end() ? "none" : it->second;
+  std::vector<std::string> nets =
+      absl::StrSplit(mode == "default" ? config_.default_network : mode, ',', absl::SkipEmpty());
+  return nets;
+}
+
+absl::Status TaskManager::ConnectNetwork(const std::string& ns, const std::string& ref,
+                                         const std::string& net) {
+  if (config_.networks == nullptr) return absl::FailedPreconditionError("networking is off");
+  ASSIGN_OR_RETURN(cpb::Container c, GetContainer(ns, ref));
+  const std::string& id = c.id();
+  std::vector<std::string> nets = NetworksOf(c);
+  nets.erase(std::remove(nets.begin(), nets.end(), "none"), nets.end());
+  if (std::find(nets.begin(), nets.end(), "host") != nets.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("container ", id, " uses the network mode \"", nets.front(),
+                     "\", which cannot be combined with other networks"));
+  }
+  ASSIGN_OR_RETURN(network::NetworkConfig config, config_.networks->Get(net));
+  if (std::find(nets.begin(), nets.end(), config.name) != nets.end()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("container ", id, " is already on network ", config.name));
+  }
+  absl::StatusOr<std::shared_ptr<Task>> t = Find(ns, id);
+  if (t.ok() && !(*t)->init_exited) {
+    absl::StatusOr<::berth::services::tasks::v1::Process> p = State(ns, id, "");
+    if (p.ok() && p->pid() != 0) {
+      ASSIGN_OR_RETURN(network::Endpoint e,
+                       config_.networks->Allocate(config.name, ns, id, c.name(), c.name(),
+                                                  absl::StrCat("eth", (*t)->networks.size()),
+                                                  path::Join((*t)->dir, "hosts")));
+      absl::Status st = config_.networks->Plumb(e, absl::StrCat("/proc/", p->pid(), "/ns/net"));
+      if (!st.ok()) {
+        config_.networks->Release(config.name, ns, id).IgnoreError();
+        return st;
+      }
+      (*t)->networks.push_back(config.name);
+      config_.networks->RefreshHosts(config.name);
+    }
+  }
+  nets.push_back(config.name);
+  SetLabels(ns, id, {{kNetworkLabel, absl::StrJoin(nets, ",")}});
+  return absl::OkStatus();
+}
+
+absl::Status TaskManager::DisconnectNetwork(const std::string& ns, const std::string& ref,
+                                            const std::string& net) {
+  if (config_.networks == nullptr) return absl::FailedPreconditionError("networking is off");
+  ASSIGN_OR_RETURN(cpb::Container c, GetContainer(ns, ref));
+  const std::string& id = c.id();
+  ASSIGN_OR_RETURN(network::NetworkConfig config, config_.networks->Get(net));
+  std::vector<std::string> nets = NetworksOf(c);
+  auto it = std::find(nets.begin(), nets.end(), config.name);
+  if (it == nets.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("container ", id, " is not connected to network ", config.name));
+  }
+  nets.erase(it);
+  RETURN_IF_ERROR(config_.networks->Release(config.name, ns, id));
+  if (absl::StatusOr<std::shared_ptr<Task>> t = Find(ns, id); t.ok()) {
+    auto& tn = (*t)->networks;
+    tn.erase(std::remove(tn.begin(), tn.end(), config.name), tn.end());
+  }
+  SetLabels(ns, id, {{kNetworkLabel, nets.empty() ? "none" : absl::StrJoin(nets, ",")}});
+  return absl::OkStatus();
+}
+
 void TaskManager::CleanUp(Task& task) {
+  if (config_.networks != nullptr) {
+    for (const std::string& net : task.networks) {
+      config_.networks->Release(net, task.ns, task.id).IgnoreError();
+    }
+    task.networks.clear();
+  }
   if (!task.socket.empty()) sys::RemoveIfExists(task.socket).IgnoreError();
   const std::string rootfs = path::Join(task.dir, "rootfs");
   if (task.rootfs_mounted) {
@@ -643,7 +816,8 @@ absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
   publisher_.Publish(ns, "/tasks/delete", ev);
   if (t->managed) {
     SetLabels(ns, id,
-              {{kExitStatusLabel, absl::StrCat(out.exit_status())},
+              {{kPublishedPortsLabel, ""},
+               {kExitStatusLabel, absl::StrCat(out.exit_status())},
                {kExitedAtLabel, Rfc3339(services::FromProto(out.exited_at()))}});
   }
   return out;
@@ -686,6 +860,7 @@ void TaskManager::Recover() {
       task->stdin_open = j.value("stdin_open", false);
       task->rootfs_mounted = j.value("rootfs_mounted", false);
       task->managed = j.value("managed", false);
+      task->networks = j.value("networks", std::vector<std::string>{});
       task->shim = Connect(task);
       if (task->shim == nullptr) task->init_exited = true;
       {

@@ -24,6 +24,7 @@
 #include "berth/services/containers/v1/containers.pb.h"
 #include "berth/services/tasks/v1/tasks.pb.h"
 #include "services/events/publisher.h"
+#include "services/network/network_manager.h"
 #include "services/tasks/shim_connection.h"
 
 namespace berth::tasks {
@@ -38,6 +39,9 @@ struct TasksConfig {
   // Log rotation handed to every shim: bytes per file (0: unlimited) and files kept.
   int64_t log_max_size = 0;
   int log_max_files = 1;
+  // Bridge networks for containers that ask for them (label berth.io/network); null: none.
+  std::shared_ptr<network::NetworkManager> networks;
+  std::string default_network = "bridge";  // what a container's "default" means
 };
 
 // Labels a client puts on a container record to have the daemon look after it, as Docker
@@ -49,6 +53,13 @@ inline constexpr char kRestartCountLabel[] = "berth.io/restart-count";
 inline constexpr char kExitStatusLabel[] = "berth.io/exit-status";
 inline constexpr char kExitedAtLabel[] = "berth.io/exited-at";
 inline constexpr char kStartedAtLabel[] = "berth.io/started-at";
+// Networking, set by the client: "default" (the daemon's default_network), "bridge" (the
+// built-in network), "none", "host", or network names separated by commas (the first is eth0); and
+// ports to publish, comma-separated, as -p takes them ("[IP:][HOST:]CONTAINER[/PROTO]").
+inline constexpr char kNetworkLabel[] = "berth.io/network";
+inline constexpr char kPortsLabel[] = "berth.io/ports";
+// Written by the daemon while the container runs: "IP:HOST->CONTAINER/PROTO, …".
+inline constexpr char kPublishedPortsLabel[] = "berth.io/published-ports";
 
 struct Task {
   std::string ns, id;
@@ -59,6 +70,7 @@ struct Task {
   bool stdin_open = false;
   bool rootfs_mounted = false;
   bool managed = false;                  // the container carries kRestartPolicyLabel
+  std::vector<std::string> networks;     // networks it has endpoints on, in interface order
   std::shared_ptr<ShimConnection> shim;  // null once the shim is gone
   std::atomic<bool> init_exited{false};
 };
@@ -101,6 +113,11 @@ class TaskManager {
                                              ShimConnection::ReplyHook on_reply = nullptr);
 
   std::string LogPath(const std::string& ns, const std::string& id) const;
+  // Puts a running container on one more network (a new interface) at once.
+  absl::Status ConnectNetwork(const std::string& ns, const std::string& id,
+                              const std::string& network);
+  absl::Status DisconnectNetwork(const std::string& ns, const std::string& id,
+                                 const std::string& network);
   // An exec's process JSON with process.user.username resolved against the task's rootfs.
   absl::StatusOr<std::string> ResolveExecUser(const std::string& ns, const std::string& id,
                                               const std::string& process_json);
@@ -113,6 +130,12 @@ class TaskManager {
   absl::Status LaunchShim(const Task& task, const std::string& runtime);
   std::shared_ptr<ShimConnection> Connect(const std::shared_ptr<Task>& task);
   void CleanUp(Task& task);
+  // The networks a container record asks for ("default" resolved; "none" and "host" as is).
+  std::vector<std::string> NetworksOf(const ::berth::services::containers::v1::Container& c) const;
+  // Before the runtime creates the container: endpoints on its networks, and /etc/hosts,
+  // /etc/hostname and /etc/resolv.conf bind-mounted into `spec`.
+  absl::StatusOr<std::vector<network::Endpoint>> PrepareNetworking(
+      Task& task, const ::berth::services::containers::v1::Container& c, nlohmann::json& spec);
   void OnEvent(const std::shared_ptr<Task>& task, const ::berth::shim::v1::Event& event);
 
   absl::StatusOr<::berth::services::containers::v1::Container> GetContainer(const std::string& ns,

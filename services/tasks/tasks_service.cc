@@ -27,7 +27,7 @@ using ::berth::tasks::ShimConnection;
 // How long a quiet stream waits before it looks again whether its client is still there.
 constexpr int kPollMillis = 200;
 // After the exit message, how long Attach waits for the client to close its side.
-constexpr absl::Duration kCloseGrace = absl::Seconds(2);
+constexpr absl::Duration kCloseGrace = absl::Seconds(10);
 
 grpc::Status Err(const absl::Status& st) { return ToGrpcStatus(st); }
 
@@ -379,6 +379,13 @@ grpc::Status TasksService::Attach(
   attached.mutable_attached();
   if (!stream->Write(attached)) return grpc::Status::OK;
 
+  // The exit status is asked for now, while the task surely exists: a daemon-managed
+  // container's task may be deleted the moment its process exits, before the output drains.
+  absl::StatusOr<pb::WaitResponse> waited = absl::UnknownError("not waited");
+  std::thread waiter([&] {
+    waited = tasks_->Wait(*ns, id, exec_id, [context] { return context->IsCancelled(); });
+  });
+
   // The client's side: stdin, resizes and close_stdin, on a thread of its own.
   std::atomic<bool> stop{false}, client_done{false};
   std::thread from_client([&] {
@@ -425,12 +432,11 @@ grpc::Status TasksService::Attach(
   }
   // Output has ended: the process has exited (or the client left). Tell it how it ended.
   if (!context->IsCancelled()) {
-    absl::StatusOr<pb::WaitResponse> w =
-        tasks_->Wait(*ns, id, exec_id, [context] { return context->IsCancelled(); });
-    if (w.ok()) {
+    waiter.join();
+    if (waited.ok()) {
       pb::AttachResponse exit;
-      exit.mutable_exit()->set_exit_status(w->exit_status());
-      *exit.mutable_exit()->mutable_exited_at() = w->exited_at();
+      exit.mutable_exit()->set_exit_status(waited->exit_status());
+      *exit.mutable_exit()->mutable_exited_at() = waited->exited_at();
       stream->Write(exit);
     }
     // The client closes its side when it has read the exit; one that does not is cut off.
@@ -440,6 +446,7 @@ grpc::Status TasksService::Attach(
   stop = true;
   if (!client_done) context->TryCancel();
   from_client.join();
+  if (waiter.joinable()) waiter.join();  // cancelled: it returns within its poll interval
   return grpc::Status::OK;
 }
 
