@@ -13,6 +13,7 @@
 #include "common/path.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
+#include "services/build/build_service.h"
 #include "services/containers/containers_service.h"
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
@@ -347,6 +348,15 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
                           ctx.shared->Content(ctx.config.root));
          return std::make_unique<services::DiffService>(store);
+       }},
+      {"build", "berth.services.build.v1.Build",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         Channels* channels = ctx.channels;
+         return services::BuildService::Create(
+             {.root = ctx.config.root,
+              .default_snapshotter = ctx.config.snapshotter,
+              .runtime = ctx.config.default_runtime},
+             [channels](const std::string& name) { return channels->Get(name); });
        }},
   };
   return *defs;
