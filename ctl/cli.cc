@@ -91,6 +91,7 @@ int Main(int argc, char** argv) {
   AddStartCommand(app, &run);
   AddAttachCommand(app, &run);
   AddExecCommand(app, &run);
+  AddBuildCommand(app, &run);
   AddNetworkCommand(app, &run);
   AddPortCommand(app, &run);
   AddVolumeCommand(app, &run);

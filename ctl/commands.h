@@ -34,6 +34,8 @@ void AddCreateCommand(CLI::App& app, Run* run);
 void AddStartCommand(CLI::App& app, Run* run);
 void AddAttachCommand(CLI::App& app, Run* run);
 void AddExecCommand(CLI::App& app, Run* run);
+// build, and builder prune.
+void AddBuildCommand(CLI::App& app, Run* run);
 void AddNetworkCommand(CLI::App& app, Run* run);
 void AddPortCommand(CLI::App& app, Run* run);
 // volume create|ls|inspect|rm|prune.
