@@ -18,7 +18,6 @@
 #include "common/path.h"
 #include "common/syscall.h"
 #include "shim/errors.h"
-#include "shim/resident.h"
 
 namespace berth::shim {
 namespace {
@@ -258,8 +257,6 @@ void Shim::OnClient(int fd) {
   if (defer) return;
   resp.set_id(req.id());
   Respond(fd, std::move(resp), fds);
-  // Requests are rare and run code the loop does not: let go of it (resident.h).
-  ReleaseText();
 }
 
 void Shim::Send(int client, const v1::ShimPacket& packet, const std::vector<UniqueFd>& fds) {
