@@ -76,9 +76,7 @@ absl::Status NoSuchVolume(const std::string& name) {
 
 VolumesService::VolumesService(std::shared_ptr<md::MetadataStore> md, std::string root,
                                ChannelSource channels)
-    : md_(std::move(md)),
-      volumes_root_(vol::VolumesRoot(root)),
-      channels_(std::move(channels)) {}
+    : md_(std::move(md)), volumes_root_(vol::VolumesRoot(root)), channels_(std::move(channels)) {}
 
 pb::Volume VolumesService::ToProto(const md::VolumeRow& row, size_t users) const {
   pb::Volume v;
