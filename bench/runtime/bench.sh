@@ -2,6 +2,7 @@
 # bench/runtime: create+start+wait+delete of /bin/true on one busybox bundle with pid, mount,
 # uts, ipc and network namespaces — berth-runtime against runc, alternating, N runs each.
 # Prints each runtime's median and mean in ms, and the ratio berth/runc (target: <= 0.4).
+# bench/run runs the same comparison (and crun's) among the others; this is the quick look.
 #
 #   sudo bench/runtime/bench.sh [N]      (default N=50; needs runc: apt-get install runc)
 #
@@ -16,7 +17,8 @@ if [[ "${BENCH_INNER:-}" != 1 ]]; then
   bazel build -c opt //runtime:berth-runtime >/dev/null 2>&1 || bazel build -c opt //runtime:berth-runtime
   tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
   trap 'rm -rf "$tmp"' EXIT
-  cp -L bazel-bin/runtime/berth-runtime "$tmp/berth-runtime"
+  # Not bazel-bin/: that link follows whichever configuration was built last.
+  cp -L bazel-out/k8-opt/bin/runtime/berth-runtime "$tmp/berth-runtime"
   exec env BENCH_INNER=1 BENCH_TMP="$tmp" unshare --mount --propagation private "$0" "$N"
 fi
 

@@ -3,7 +3,8 @@
 # berth (`berth load`, which unpacks into overlayfs) and with containerd (`ctr images import`,
 # which unpacks into its overlayfs), alternating, N runs each, every run into a fresh daemon
 # root. Prints each side's median and mean in seconds and the ratio containerd/berth
-# (target: >= 1.5, i.e. berth at least 1.5x faster).
+# (target: >= 1.5, i.e. berth at least 1.5x faster). bench/run runs the same comparison among
+# the others; this script is the quick way to look at unpacking alone.
 #
 #   sudo bench/unpack/bench.sh [N]     (default N=3; needs Debian's containerd and ctr)
 #
@@ -50,76 +51,12 @@ trap 'exit 130' INT TERM
 if [[ "${BENCH_DISK:-}" != 1 ]]; then
   mount -t tmpfs -o size=4g tmpfs "$tmp"
 fi
-cp -L bazel-bin/services/daemon/berthd bazel-bin/ctl/berth "$tmp/"
+# Not bazel-bin/: that link follows whichever configuration was built last.
+cp -L bazel-out/k8-opt/bin/services/daemon/berthd bazel-out/k8-opt/bin/ctl/berth "$tmp/"
 
 echo "bench: building the image from /${LAYERS// / /} ..." >&2
-python3 - "$tmp/image.tar" $LAYERS <<'PY'
-import concurrent.futures, hashlib, io, json, os, subprocess, sys, tarfile, time
-out, dirs = sys.argv[1], sys.argv[2:]
-work = os.path.dirname(out)
-
-def make(i, d):
-    raw = os.path.join(work, "layer%d.tar" % i)
-    subprocess.run(["tar", "-C", "/", "--numeric-owner", "-cf", raw, d], check=True)
-    h = hashlib.sha256()
-    with open(raw, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    size = os.path.getsize(raw)
-    subprocess.run(["gzip", "-6", "-n", raw], check=True)
-    return "sha256:" + h.hexdigest(), size, raw + ".gz"
-
-with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as ex:
-    layers = list(ex.map(lambda a: make(*a), enumerate(dirs)))
-total = sum(l[1] for l in layers)
-print("bench: %d layers, %.0f MB uncompressed, %.0f MB gzip" % (
-    len(layers), total / 1e6, sum(os.path.getsize(l[2]) for l in layers) / 1e6), file=sys.stderr)
-if total < 200e6:
-    sys.exit("bench: the image is under 200 MB; pick bigger BENCH_LAYERS")
-
-def file_digest(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "sha256:" + h.hexdigest()
-
-small = {}
-def blob(data):
-    d = hashlib.sha256(data).hexdigest()
-    small[d] = data
-    return "sha256:" + d, len(data)
-
-config = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-          "architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
-          "rootfs": {"type": "layers", "diff_ids": [l[0] for l in layers]}}
-cd, cs = blob(json.dumps(config).encode())
-descs = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-          "digest": file_digest(l[2]), "size": os.path.getsize(l[2])} for l in layers]
-manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": cd, "size": cs}, "layers": descs}
-md, ms = blob(json.dumps(manifest).encode())
-index = {"schemaVersion": 2, "manifests": [{
-    "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": ms,
-    "annotations": {"io.containerd.image.name": "docker.io/library/bench-unpack:latest",
-                    "org.opencontainers.image.ref.name": "latest"},
-    "platform": {"architecture": "amd64", "os": "linux"}}]}
-
-def add(t, name, data):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    t.addfile(info, io.BytesIO(data))
-
-with tarfile.open(out, "w") as t:
-    add(t, "oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
-    add(t, "index.json", json.dumps(index).encode())
-    for d, data in small.items():
-        add(t, "blobs/sha256/" + d, data)
-    for desc, l in zip(descs, layers):
-        t.add(l[2], "blobs/sha256/" + desc["digest"][7:])
-        os.unlink(l[2])
-PY
+# shellcheck disable=SC2086  # one directory per layer
+python3 bench/lib/big_image.py "$tmp/image.tar" $LAYERS >/dev/null
 
 wait_for() {  # pid command...: until the command succeeds, or the daemon dies
   local pid=$1; shift
