@@ -249,6 +249,18 @@ TEST_F(VolumesTest, CopyUpFillsOnlyANewVolume) {
   EXPECT_EQ(r.out, "/app/data:\n\n/not/there:\n");
 }
 
+TEST_F(VolumesTest, CreateThenStartCopiesUpWhenTheTaskIsMade) {
+  CommandResult r = Berth(
+      {"create", "--name", "later", "-v", "late:/app/data", "volimg", "cat", "/app/data/seed.txt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ids_.push_back(std::string(absl::StripAsciiWhitespace(r.out)));
+  // Made, not yet filled: that happens once the rootfs is mounted for the task.
+  EXPECT_EQ(Berth({"run", "--rm", "-v", "late:/v", "busybox", "ls", "-A", "/v"}).out, "");
+  r = Berth({"start", "-a", "later"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "seeded by the image\n");
+}
+
 TEST_F(VolumesTest, RemovingAVolumeInUseIsRefused) {
   const std::string id = RunDetached({"-v", "busy:/data", "busybox", "sleep", "1000"});
   CommandResult r = Berth({"volume", "rm", "busy"});
