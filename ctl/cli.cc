@@ -94,6 +94,7 @@ int Main(int argc, char** argv) {
   AddBuildCommand(app, &run);
   AddNetworkCommand(app, &run);
   AddPortCommand(app, &run);
+  AddUpdateCommand(app, &run);
   AddVolumeCommand(app, &run);
 
   try {

@@ -38,6 +38,7 @@ void AddExecCommand(CLI::App& app, Run* run);
 void AddBuildCommand(CLI::App& app, Run* run);
 void AddNetworkCommand(CLI::App& app, Run* run);
 void AddPortCommand(CLI::App& app, Run* run);
+void AddUpdateCommand(CLI::App& app, Run* run);
 // volume create|ls|inspect|rm|prune.
 void AddVolumeCommand(CLI::App& app, Run* run);
 

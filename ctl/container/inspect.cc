@@ -163,7 +163,7 @@ ojson ContainerInspect(const InspectInput& in) {
         {"Running", running},
         {"Paused", in.state.status == ContainerStatus::kPaused},
         {"Restarting", in.state.status == ContainerStatus::kRestarting},
-        {"OOMKilled", false},
+        {"OOMKilled", Label(c, kLabelOomKilled) == "true"},
         {"Dead", in.state.status == ContainerStatus::kDead},
         {"Pid", running ? in.pid : 0},
         {"ExitCode", running ? 0 : in.state.exit_code},

@@ -41,6 +41,10 @@ inline constexpr char kLabelExitedAt[] = "berth.io/exited-at";
 // nanoseconds (UTC). Its presence is what tells "Exited" from "Created" in `ps`.
 inline constexpr char kLabelStartedAt[] = "berth.io/started-at";
 
+// Written by the daemon: "true" when the kernel's OOM killer killed a process of the
+// container's last run (cleared when it starts again), for inspect's State.OOMKilled.
+inline constexpr char kLabelOomKilled[] = "berth.io/oom-killed";
+
 // Written by `run`/`create`: "default" (the daemon's default network, normally the bridge),
 // "none", "host", or network names separated by commas (--network).
 inline constexpr char kLabelNetwork[] = "berth.io/network";

@@ -3,7 +3,7 @@
 # from, so copy everything onto a tmpfs and switch_root there, as a real boot would.
 /bin/busybox mkdir -p /proc /newroot
 /bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t tmpfs -o size=400m tmpfs /newroot
+/bin/busybox mount -t tmpfs -o size=900m tmpfs /newroot
 for d in bin lib lib64 usr berth etc; do
   [ -e "/$d" ] && /bin/busybox cp -a "/$d" /newroot/
 done

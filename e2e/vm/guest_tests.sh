@@ -85,6 +85,66 @@ case "$out" in
 esac
 $RT delete --force live
 
+# The engine: berthd, the shim and the CLI, with the limits as `berth run` sets them.
+if [ -x /berth/berthd ]; then
+  mkdir -p /var/lib/berth /run/berth
+  printf 'shim: /berth/berth-shim\nruntimes:\n  berth-runtime: /berth/berth-runtime\nsnapshotter: native\ndefault_network: none\n' > /run/berthd.yaml
+  /berth/berthd --config /run/berthd.yaml --root /var/lib/berth --state /run/berth \
+    >/run/berthd.log 2>&1 &
+  berthd=$!
+  B="/berth/berth -H unix:///run/berth/berthd.sock"
+  for i in $(seq 100); do $B version >/dev/null 2>&1 && break; sleep 0.2; done
+  $B load -q -i /berth/busybox.tar >/dev/null 2>&1
+  $B events > /run/events.log 2>&1 &
+  events=$!
+  sleep 1
+
+  $B run --name oom -m 32m busybox dd if=/dev/zero of=/dev/null bs=100M count=1 >/dev/null 2>&1
+  rc=$?
+  sleep 1
+  killed=$($B inspect -f '{{.State.OOMKilled}}' oom 2>&1)
+  kill $events 2>/dev/null
+  ev=$(grep -c oom /run/events.log)
+  if [ "$rc" = 137 ] && [ "$killed" = true ] && [ "$ev" -gt 0 ]; then
+    result engine_oom PASS "exit $rc, OOMKilled $killed, $ev oom event(s)"
+  else
+    result engine_oom FAIL "exit $rc, OOMKilled $killed, events: $(cat /run/events.log | tr '\n' ' ')"
+  fi
+
+  out=$($B run --rm --pids-limit 20 busybox sh -c '(for i in $(seq 40); do sleep 30 & done) 2>/dev/null; cat /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids.max' 2>&1 | tr '\n' ' ')
+  set -- $out
+  if [ "${1:-99}" -le 20 ] 2>/dev/null && [ "$2" = 20 ]; then result engine_pids PASS "$out"; else result engine_pids FAIL "$out"; fi
+
+  out=$($B run --rm --cpus 0.5 busybox sh -c 'end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done; cat /sys/fs/cgroup/cpu.max; grep -E "^usage_usec|^nr_throttled" /sys/fs/cgroup/cpu.stat' 2>&1 | tr '\n' ' ')
+  set -- $out
+  # A 3 s busy loop under half a CPU uses about 1.5 s of CPU, well under 3 s.
+  if [ "$1 $2" = "50000 100000" ] && [ "${6:-0}" -gt 0 ] 2>/dev/null && [ "${4:-9999999}" -lt 2600000 ]; then
+    result engine_cpus PASS "$out"
+  else
+    result engine_cpus FAIL "$out"
+  fi
+
+  $B run -d --name live -m 64m --pids-limit 50 busybox sleep 300 >/dev/null 2>&1
+  $B update --memory 96m --pids-limit 70 live >/dev/null 2>&1
+  out=$($B exec live cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>&1 | tr '\n' ' ')
+  [ "$out" = "100663296 70 " ] && result engine_update PASS "$out" || result engine_update FAIL "$out"
+
+  out=$($B stats --no-stream live 2>&1 | tail -1)
+  case "$out" in
+    *MiB*|*KiB*) result engine_stats PASS "$out" ;;
+    *) result engine_stats FAIL "$out" ;;
+  esac
+
+  $B pause live >/dev/null 2>&1
+  st=$($B inspect -f '{{.State.Status}}' live 2>&1)
+  fr=$(cat /sys/fs/cgroup/berth/default/*/cgroup.events 2>/dev/null | grep -c 'frozen 1')
+  if [ "$st" = paused ] && [ "$fr" -ge 1 ]; then result engine_pause PASS "$st, frozen"; else result engine_pause FAIL "$st $fr"; fi
+  $B unpause live >/dev/null 2>&1
+  $B rm -f live oom >/dev/null 2>&1
+  kill $berthd 2>/dev/null
+  sleep 1
+fi
+
 echo VMTEST-DONE
 sync
 poweroff -f

@@ -1,7 +1,8 @@
 // cgroup v2 limits proven for real: this host's cgroups are hybrid (memory, pids and cpu are
 // bound to v1), so the checks run in a qemu guest booted from Debian's kernel with a pure
-// cgroup2 hierarchy. The guest (guest_tests.sh) runs berth-runtime with each limit and prints
-// one "VMTEST <name> PASS|FAIL <detail>" line per check; each check is one test case here.
+// cgroup2 hierarchy. The guest (guest_tests.sh) runs berth-runtime with each limit, then
+// berthd and `berth run` with the same limits, and prints one "VMTEST <name> PASS|FAIL
+// <detail>" line per check; each check is one test case here.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -23,12 +24,17 @@ class Vm : public ::testing::Test {
       return;
     }
     const std::string initrd = MakeTempDir("vm") + "/initrd.gz";
-    CommandResult build = RunCommand({"/bin/bash", Runfile("e2e/vm/build_initramfs.sh"), initrd,
-                                      Runfile("runtime/berth-runtime")});
+    const std::string image = MakeTempDir("vm-image") + "/busybox.tar";
+    CommandResult made = RunCommand(
+        {"/usr/bin/python3", Runfile("e2e/fixtures/make_oci_image.py"), image, "busybox"});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    CommandResult build = RunCommand(
+        {"/bin/bash", Runfile("e2e/vm/build_initramfs.sh"), initrd, Runfile("runtime/berth-runtime"),
+         Runfile("services/daemon/berthd"), Runfile("ctl/berth"), Runfile("shim/berth-shim"), image});
     ASSERT_EQ(build.exit_code, 0) << build.err;
     // TCG, not KVM (the guest hangs under KVM here). `timeout` ends qemu on every path.
     CommandResult vm = RunCommand(
-        {"/usr/bin/timeout", "--kill-after=10", "300", "/usr/bin/qemu-system-x86_64", "-m", "512",
+        {"/usr/bin/timeout", "--kill-after=10", "300", "/usr/bin/qemu-system-x86_64", "-m", "1536",
          "-smp", "1", "-nographic", "-no-reboot", "-kernel", kKernel, "-initrd", initrd, "-append",
          "console=ttyS0 rdinit=/init panic=-1 cgroup_no_v1=all quiet"});
     console_ = vm.out + vm.err;
@@ -67,6 +73,13 @@ TEST_F(Vm, CpusetWeightAndHugetlbWritten) { Expect("cpuset_weight_hugetlb"); }
 TEST_F(Vm, UpdateChangesARunningContainersLimits) { Expect("update"); }
 TEST_F(Vm, PauseFreezes) { Expect("pause"); }
 TEST_F(Vm, StatsShowMemoryAndPids) { Expect("stats"); }
+// The same limits set by the engine: berthd, berth-shim and `berth run` inside the guest.
+TEST_F(Vm, EngineMemoryLimitOomKillsReportsOomKilledAndAnEvent) { Expect("engine_oom"); }
+TEST_F(Vm, EnginePidsLimitStopsAForkLoopAt20) { Expect("engine_pids"); }
+TEST_F(Vm, EngineHalfACpuThrottlesAndGetsAboutHalfACore) { Expect("engine_cpus"); }
+TEST_F(Vm, EngineUpdateChangesARunningContainersLimits) { Expect("engine_update"); }
+TEST_F(Vm, EngineStatsShowMemory) { Expect("engine_stats"); }
+TEST_F(Vm, EnginePauseFreezes) { Expect("engine_pause"); }
 
 }  // namespace
 }  // namespace berth::e2e

@@ -339,8 +339,12 @@ void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e)
   } else if (e.has_oom()) {
     epb::TaskOOM o;
     o.set_container_id(task->id);
-    const std::string ns = task->ns;
-    Post([this, ns, o] { publisher_.Publish(ns, "/tasks/oom", o); });
+    const std::string ns = task->ns, id = task->id;
+    const bool managed = task->managed;
+    Post([this, ns, id, o, managed] {
+      publisher_.Publish(ns, "/tasks/oom", o);
+      if (managed) SetLabels(ns, id, {{kOomKilledLabel, "true"}});
+    });
   }
 }
 
@@ -700,7 +704,9 @@ absl::StatusOr<uint32_t> TaskManager::Start(const std::string& ns, const std::st
   };
   ASSIGN_OR_RETURN(ShimConnection::Reply r,
                    Call(ns, id, req, nullptr, absl::InfiniteDuration(), std::move(published)));
-  if (exec_id.empty() && t->managed) SetLabels(ns, id, {{kStartedAtLabel, Rfc3339(absl::Now())}});
+  if (exec_id.empty() && t->managed) {
+    SetLabels(ns, id, {{kStartedAtLabel, Rfc3339(absl::Now())}, {kOomKilledLabel, ""}});
+  }
   return r.response.start().pid();
 }
 

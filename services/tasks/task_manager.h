@@ -53,6 +53,7 @@ inline constexpr char kRestartCountLabel[] = "berth.io/restart-count";
 inline constexpr char kExitStatusLabel[] = "berth.io/exit-status";
 inline constexpr char kExitedAtLabel[] = "berth.io/exited-at";
 inline constexpr char kStartedAtLabel[] = "berth.io/started-at";
+inline constexpr char kOomKilledLabel[] = "berth.io/oom-killed";  // "true" after an OOM kill
 // Networking, set by the client: "default" (the daemon's default_network), "bridge" (the
 // built-in network), "none", "host", or network names separated by commas (the first is eth0); and
 // ports to publish, comma-separated, as -p takes them ("[IP:][HOST:]CONTAINER[/PROTO]").
