@@ -96,6 +96,25 @@ int Main(int argc, char** argv) {
   AddPortCommand(app, &run);
   AddUpdateCommand(app, &run);
   AddVolumeCommand(app, &run);
+  AddPsCommand(app, &run);
+  AddStopCommand(app, &run);
+  AddRestartCommand(app, &run);
+  AddKillCommand(app, &run);
+  AddPauseCommand(app, &run);
+  AddUnpauseCommand(app, &run);
+  AddWaitCommand(app, &run);
+  AddRmCommand(app, &run);
+  AddLogsCommand(app, &run);
+  AddInspectCommand(app, &run);
+  AddTopCommand(app, &run);
+  AddStatsCommand(app, &run);
+  AddRenameCommand(app, &run);
+  AddEventsCommand(app, &run);
+  AddContainerCommand(app, &run);
+  AddImageGroupCommands(app, &run);
+  AddSystemCommand(app, &run);
+  AddCompletionCommand(app, &run);
+  AddDocsCommand(app, &run);
 
   try {
     std::vector<std::string> args(argv + 1, argv + argc);

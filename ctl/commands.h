@@ -42,6 +42,36 @@ void AddUpdateCommand(CLI::App& app, Run* run);
 // volume create|ls|inspect|rm|prune.
 void AddVolumeCommand(CLI::App& app, Run* run);
 
+// ps, stop, restart, kill, pause, unpause, wait, rm, logs, inspect, top, stats, rename,
+// events, completion; the management groups container, image (prune and the verbs again) and
+// system (df, prune, info, events); and the hidden __docs.
+void AddPsCommand(CLI::App& app, Run* run);
+void AddStopCommand(CLI::App& app, Run* run);
+void AddRestartCommand(CLI::App& app, Run* run);
+void AddKillCommand(CLI::App& app, Run* run);
+void AddPauseCommand(CLI::App& app, Run* run);
+void AddUnpauseCommand(CLI::App& app, Run* run);
+void AddWaitCommand(CLI::App& app, Run* run);
+void AddRmCommand(CLI::App& app, Run* run);
+void AddLogsCommand(CLI::App& app, Run* run);
+void AddInspectCommand(CLI::App& app, Run* run);
+void AddTopCommand(CLI::App& app, Run* run);
+void AddStatsCommand(CLI::App& app, Run* run);
+void AddRenameCommand(CLI::App& app, Run* run);
+void AddEventsCommand(CLI::App& app, Run* run);
+void AddCompletionCommand(CLI::App& app, Run* run);
+void AddDocsCommand(CLI::App& app, Run* run);
+void AddContainerCommand(CLI::App& app, Run* run);
+// Adds prune, ls, rm, tag, load and save to the `image` group AddImageCommand made.
+void AddImageGroupCommands(CLI::App& app, Run* run);
+void AddSystemCommand(CLI::App& app, Run* run);
+// Registered on a group (`container`, `image`, `system`) rather than on berth itself.
+void AddContainerInspectCommand(CLI::App& container, Run* run);
+void AddContainerPruneCommand(CLI::App& container, Run* run);
+void AddImagePruneCommand(CLI::App& app, Run* run);
+void AddSystemDfCommand(CLI::App& system, Run* run);
+void AddSystemPruneCommand(CLI::App& system, Run* run);
+
 }  // namespace berth::ctl
 
 #endif  // BERTH_CTL_COMMANDS_H_
