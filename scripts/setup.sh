@@ -48,11 +48,17 @@ echo "setup: berthd is running (root $ROOT, state $STATE, log $LOG)"
 
 "$PREFIX/bin/berth" -H "unix://$STATE/berthd.sock" version
 
-# The main job: a busybox image made from Debian's busybox-static (one layer: the binary and
-# its applet links), loaded into berthd and run as a container.
-image=$(mktemp --suffix=.tar)
-trap 'rm -f "$image"' EXIT
-python3 e2e/fixtures/make_oci_image.py "$image" busybox
+# The main job: a busybox image built by `berth build` from Debian's busybox-static (FROM
+# scratch, the binary copied in, its applets linked by a RUN in a container), then run.
+context=$(mktemp -d)
+trap 'rm -rf "$context"' EXIT
+cp /bin/busybox "$context/busybox"
+cat >"$context/Dockerfile" <<'DOCKERFILE'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+CMD ["sh"]
+DOCKERFILE
 berth=("$PREFIX/bin/berth" -H "unix://$STATE/berthd.sock")
-"${berth[@]}" load -q -i "$image"
+"${berth[@]}" build --progress plain -t busybox "$context"
 "${berth[@]}" run --rm busybox echo hello from berth
