@@ -297,9 +297,13 @@ absl::StatusOr<int> ContainerApi::Wait(const std::string& id, const std::string&
   if (st.error_code() == grpc::StatusCode::NOT_FOUND && exec_id.empty()) {
     // The daemon has already deleted the task of a container it manages: the exit is on
     // the record. A container that never ran has nothing to wait for.
-    ASSIGN_OR_RETURN(cpb::Container c, Get(id));
-    int code = 0;
-    if (absl::SimpleAtoi(Label(c, kLabelExitStatus), &code)) return code;
+    // The record is written just after the task goes: give it a moment.
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      ASSIGN_OR_RETURN(cpb::Container c, Get(id));
+      int code = 0;
+      if (absl::SimpleAtoi(Label(c, kLabelExitStatus), &code)) return code;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
     return absl::FailedPreconditionError(absl::StrCat("container ", id, " is not running"));
   }
   return CallError(client_, st);
@@ -348,9 +352,13 @@ absl::Status ContainerApi::Stop(const ContainerView& c, absl::optional<int> time
     }
   }
   absl::Status st = Kill(id, SIGKILL, /*all=*/true);
-  if (!st.ok() && !absl::IsNotFound(st) && !absl::IsFailedPrecondition(st)) return st;
+  if (absl::IsNotFound(st)) return absl::OkStatus();  // it ended meanwhile
+  if (!st.ok() && !absl::IsFailedPrecondition(st)) return st;
   absl::StatusOr<int> done = Wait(id, "", absl::Seconds(30));
-  return done.ok() || absl::IsNotFound(done.status()) ? absl::OkStatus() : done.status();
+  if (done.ok() || absl::IsNotFound(done.status()) || absl::IsFailedPrecondition(done.status())) {
+    return absl::OkStatus();
+  }
+  return done.status();
 }
 
 absl::Status ContainerApi::Remove(const ContainerView& c, bool force) {

@@ -312,8 +312,10 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
                     {{"type", "ipc"}},
                     {{"type", "uts"}},
                     {{"type", "mount"}},
-                    // A new, empty network namespace: loopback only until networks exist.
-                    {{"type", "network"}}})},
+                    // The daemon wires its interfaces (or drops it for --network host).
+                    {{"type", "network"}},
+                    // Docker's default on cgroup v2: the container's cgroup is its root.
+                    {{"type", "cgroup"}}})},
       {"cgroupsPath", absl::StrCat("/berth/", o.ns, "/", o.id)},
       {"resources", std::move(resources)},
       {"maskedPaths", o.privileged ? std::vector<std::string>{} : DefaultMaskedPaths()},

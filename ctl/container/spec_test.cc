@@ -91,7 +91,8 @@ TEST(BuildSpec, DockerDefaultsForBusybox) {
             json({"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   const json& l = spec["linux"];
   EXPECT_EQ(l["namespaces"], json::parse(R"([{"type":"pid"},{"type":"ipc"},{"type":"uts"},
-                                             {"type":"mount"},{"type":"network"}])"));
+                                             {"type":"mount"},{"type":"network"},
+                                             {"type":"cgroup"}])"));
   EXPECT_EQ(l["cgroupsPath"], "/berth/default/" + kId);
   EXPECT_EQ(l["resources"], json::parse(R"({"devices":[{"allow":false,"access":"rwm"}]})"));
   EXPECT_EQ(l["maskedPaths"], json(DefaultMaskedPaths()));
