@@ -9,6 +9,7 @@
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "common/status_macros.h"
+#include "ctl/container/format.h"
 #include "ctl/container/labels.h"
 #include "ctl/image_format.h"
 
@@ -66,17 +67,56 @@ const ImageDetails* ImageCache::Get(const std::string& name) {
   return it->second.ok() ? &*it->second : nullptr;
 }
 
+namespace {
+
+// Whether the daemon is done with a managed container's last exit: the task is gone and the
+// exit is on the record (berth.io/exited-at), which the daemon writes once it has also
+// cleaned up the task's directory — that directory's path is the next task's.
+bool ExitSettled(ContainerApi& api, const std::string& id, absl::optional<absl::Time> exited) {
+  tpb::GetRequest req;
+  req.set_container_id(id);
+  tpb::GetResponse resp;
+  if (api.tasks().Get(api.client().Context().get(), req, &resp).error_code() !=
+      grpc::StatusCode::NOT_FOUND) {
+    return false;
+  }
+  absl::StatusOr<cpb::Container> c = api.Get(id);
+  if (!c.ok()) return true;  // gone (auto-removed): nothing will be written any more
+  absl::StatusOr<absl::Time> label = ParseRfc3339(LabelOf(*c, kLabelExitedAt));
+  if (exited.has_value()) return label.ok() && *label >= *exited - absl::Milliseconds(1);
+  absl::StatusOr<absl::Time> started = ParseRfc3339(LabelOf(*c, kLabelStartedAt));
+  if (!started.ok()) return true;  // never ran
+  // The daemon's start time comes after the process began; an exit can stamp earlier.
+  return label.ok() && *label >= *started - absl::Seconds(5);
+}
+
+}  // namespace
+
+absl::StatusOr<ContainerView> SettledView(ContainerApi& api, const std::string& ref,
+                                          absl::Duration settle) {
+  ASSIGN_OR_RETURN(ContainerView v, api.View(ref));
+  if (v.task.has_value() || LabelOf(v.record, kLabelRestartPolicy).empty() ||
+      LabelOf(v.record, kLabelStartedAt).empty()) {
+    return v;
+  }
+  const absl::Time deadline = absl::Now() + settle;
+  while (absl::Now() < deadline && !ExitSettled(api, v.record.id(), absl::nullopt)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return api.View(v.record.id());
+}
+
 absl::Status StartStopped(ContainerApi& api, const ContainerView& v, absl::Duration settle) {
   const std::string& id = v.record.id();
-  if (v.task.has_value() && !LabelOf(v.record, kLabelRestartPolicy).empty()) {
-    // The daemon deletes a managed container's task once it has exited; let it finish.
+  const bool ran = v.task.has_value() || !LabelOf(v.record, kLabelStartedAt).empty();
+  if (ran && !LabelOf(v.record, kLabelRestartPolicy).empty()) {
+    absl::optional<absl::Time> exited;
+    if (v.task.has_value() && v.task->status() == tpb::STOPPED) {
+      exited = absl::FromUnixSeconds(v.task->exited_at().seconds()) +
+               absl::Nanoseconds(v.task->exited_at().nanos());
+    }
     const absl::Time deadline = absl::Now() + settle;
-    while (absl::Now() < deadline) {
-      tpb::GetRequest req;
-      req.set_container_id(id);
-      tpb::GetResponse resp;
-      grpc::Status st = api.tasks().Get(api.client().Context().get(), req, &resp);
-      if (st.error_code() == grpc::StatusCode::NOT_FOUND) break;
+    while (absl::Now() < deadline && !ExitSettled(api, id, exited)) {
       absl::SleepFor(absl::Milliseconds(20));
     }
   }

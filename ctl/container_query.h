@@ -42,10 +42,17 @@ class ImageCache {
   std::map<std::string, absl::StatusOr<ImageDetails>> cache_;
 };
 
+// View, except that a managed container whose task the daemon is deleting is shown once its
+// exit is on the record (up to `settle`): between the two, the record still shows the run
+// before.
+absl::StatusOr<ContainerView> SettledView(ContainerApi& api, const std::string& ref,
+                                          absl::Duration settle = absl::Seconds(10));
+
 // Starts a stopped container as `start` does: its last task (if any) goes, "stopped by hand"
 // is cleared, a new task is created on its snapshot and started. For a container the daemon
-// manages, first waits (up to `settle`) for the daemon to have dealt with the last exit, so
-// that the two never act on the same task.
+// manages, first waits (up to `settle`) for the daemon to have dealt with the last exit (task
+// deleted, its directory cleaned up, the exit recorded), so that the two never act on the
+// same task or the same task directory.
 absl::Status StartStopped(ContainerApi& api, const ContainerView& v,
                           absl::Duration settle = absl::Seconds(10));
 

@@ -139,7 +139,11 @@ int RunPause(const GlobalOptions& global, const Targets& t, bool pause) {
 
 int RunWait(const GlobalOptions& global, const Targets& t) {
   return ForEach(
-      global, t.containers, [&](ContainerApi& api, const ContainerView& v, const std::string&) {
+      global, t.containers,
+      [&](ContainerApi& api, const ContainerView& seen, const std::string&) -> absl::Status {
+        absl::StatusOr<ContainerView> settled = SettledView(api, seen.record.id());
+        if (!settled.ok()) return settled.status();
+        const ContainerView& v = *settled;
         int code = v.state.exit_code;
         if (v.running() || (v.task.has_value() && v.state.status != ContainerStatus::kCreated)) {
           absl::StatusOr<int> w = api.Wait(v.record.id());

@@ -65,7 +65,7 @@ class CliTest : public ::testing::Test {
     if (!daemon_->started()) return;
     host_ = "unix://" + daemon_->socket();
     for (const auto& [name, extra] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-             {"busybox", {}}, {"other", {"--cmd", "sh", "-c", "echo other"}}}) {
+             {"busybox", {}}, {"other", {"--cmd", "echo", "other"}}}) {
       const std::string archive = tmp_->path() + "/" + name + ".tar";
       std::vector<std::string> argv = {"/usr/bin/python3", kMakeImage, archive, name};
       argv.insert(argv.end(), extra.begin(), extra.end());
@@ -101,7 +101,7 @@ class CliTest : public ::testing::Test {
   void TearDown() override {
     for (const std::string& name : made_) Berth({"rm", "-f", name});
     // The images other tests rely on stay.
-    for (const std::string& image : {"busybox", "other"}) {
+    for (const std::string image : {"busybox", "other"}) {
       if (Berth({"image", "inspect", image}).exit_code != 0) {
         RunCommand({kBerth, "-H", host_, "-n", kNs, "load", "-q", "-i",
                     tmp_->path() + "/" + image + ".tar"});
@@ -328,13 +328,21 @@ TEST_F(CliTest, RmAndContainerPrune) {
 
 TEST_F(CliTest, Logs) {
   made_.push_back("talker");
-  CommandResult r = Berth({"run", "--name", "talker", "busybox", "sh", "-c",
-                           "echo one; echo two; echo oops >&2; echo three"});
+  CommandResult r =
+      Berth({"run", "--name", "talker", "busybox", "sh", "-c", "echo one; echo two; echo three"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Berth({"logs", "talker"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "one\ntwo\nthree\n");
+  EXPECT_EQ(r.err, "");
+  // Each stream to its own: the container's stderr is ours.
+  made_.push_back("grumbler");
+  ASSERT_EQ(Berth({"run", "--name", "grumbler", "busybox", "sh", "-c", "echo oops >&2"}).exit_code,
+            0);
+  r = Berth({"logs", "grumbler"});
+  EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "oops\n");
+
   EXPECT_EQ(Berth({"logs", "--tail", "1", "talker"}).out, "three\n");
   EXPECT_EQ(Berth({"logs", "-n", "0", "talker"}).out, "");
   r = Berth({"logs", "-t", "--tail", "1", "talker"});
@@ -471,7 +479,7 @@ TEST_F(CliTest, Rename) {
               "Conflict. The container name \"/second\" is already in use by container");
   ExpectError(Berth({"rename", "renamed", "renamed"}), 1, "same name as its current name");
   ExpectError(Berth({"rename", "renamed", "no good"}), 1, "Invalid container name");
-  ExpectError(Berth({"rename", "nope", "x"}), 1, "No such container: nope");
+  ExpectError(Berth({"rename", "nope", "other"}), 1, "No such container: nope");
 }
 
 TEST_F(CliTest, Events) {
