@@ -28,6 +28,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -300,8 +301,8 @@ class Display {
     } else if (r.has_step()) {
       const pb::Step& s = r.step();
       Step& st = steps_[s.index()];
-      st.title =
-          absl::StrCat("[", s.stage(), " ", s.index(), "/", s.total(), "] ", s.instruction());
+      st.title = absl::StrCat("[", s.stage(), s.stage().empty() ? "" : " ", s.index(), "/",
+                              s.total(), "] ", s.instruction());
       current_ = s.index();
       if (quiet_) return;
       if (mode_ == "plain") {
@@ -329,7 +330,7 @@ class Display {
       const std::string how =
           d.cached()
               ? "CACHED"
-              : absl::StrCat("DONE ", absl::FormatDuration(absl::Milliseconds(d.duration_ms())));
+              : absl::StrFormat("DONE %.1fs", static_cast<double>(d.duration_ms()) / 1000);
       if (mode_ == "plain") {
         Out(absl::StrCat("#", d.index(), " ", how, "\n"));
       } else {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -427,7 +428,7 @@ CMD ["cat", "/second.txt"]
   CommandResult changed = Build(ctx, {"-t", "cached"});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_EQ(Count(changed.err, "CACHED"), 4) << changed.err;  // ENV, RUN, COPY, RUN
-  EXPECT_THAT(changed.err, HasSubstr("#6 [0 6/8] COPY second.txt /second.txt\n#6 DONE"));
+  EXPECT_THAT(changed.err, HasSubstr("#6 [6/8] COPY second.txt /second.txt\n#6 DONE"));
   EXPECT_NE(ConfigDigest("cached"), digest);
   EXPECT_EQ(Berth({"run", "--rm", "cached"}).out, "changed\n");
 
@@ -475,6 +476,31 @@ TEST_F(BuildTest, FailuresNameTheLineAndLeaveNothing) {
   EXPECT_EQ(q.exit_code, 1);
   EXPECT_THAT(q.err, HasSubstr("why-it-failed"));
   EXPECT_THAT(q.err, HasSubstr("Dockerfile:2:"));
+}
+
+TEST_F(BuildTest, BuildInterruptedByADaemonCrashIsCleanedUp) {
+  const std::string ctx = Context({{"Dockerfile", "FROM busybox\nRUN sleep 60\n"}});
+  Child build({kBerth, "-H", host_, "build", "--progress", "plain", ctx});
+  // Wait for the RUN's container, then kill berthd under it.
+  bool running = false;
+  for (int i = 0; i < 100 && !running; ++i) {
+    cpb::ListContainersResponse cs;
+    cpb::Containers::NewStub(daemon_->Channel())->List(TestDaemon::Context().get(), {}, &cs);
+    tpb::ListTasksResponse ts;
+    tpb::Tasks::NewStub(daemon_->Channel())->List(TestDaemon::Context().get(), {}, &ts);
+    running =
+        cs.containers_size() == 1 && ts.tasks_size() == 1 && ts.tasks(0).status() == tpb::RUNNING;
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(running);
+  EXPECT_EQ(daemon_->Stop(SIGKILL), 128 + SIGKILL);
+  EXPECT_NE(build.Wait(std::chrono::seconds(20)), 0);
+  ASSERT_TRUE(daemon_->Start()) << daemon_->Stderr();
+  // The next build removes what the interrupted one left: its container and task (the
+  // process is killed), its active snapshot; the daemon's start removed its directory.
+  const std::string next = Context({{"Dockerfile", "FROM busybox\nRUN true\n"}});
+  CommandResult r = Build(next);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(BuildTest, ReadmeBusyboxFromScratch) {

@@ -258,6 +258,21 @@ absl::StatusOr<bool> Backend::SnapshotExists(const std::string& name) {
   return true;
 }
 
+absl::StatusOr<std::vector<std::string>> Backend::ListSnapshots(const std::string& filter) {
+  spb::ListSnapshotsRequest req;
+  req.set_snapshotter(snapshotter_);
+  req.add_filters(filter);
+  auto ctx = Context();
+  auto reader = snapshots_->List(ctx.get(), req);
+  std::vector<std::string> out;
+  spb::ListSnapshotsResponse batch;
+  while (reader->Read(&batch)) {
+    for (const spb::Info& i : batch.info()) out.push_back(i.name());
+  }
+  RETURN_IF_ERROR(Call(reader->Finish(), "list snapshots"));
+  return out;
+}
+
 absl::StatusOr<tpb::Descriptor> Backend::Diff(const Mounts& left, const Mounts& right,
                                               const std::string& media_type) {
   dpb::DiffRequest req;

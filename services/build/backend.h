@@ -74,6 +74,8 @@ class Backend {
   // A missing snapshot is fine.
   absl::Status Remove(const std::string& key);
   absl::StatusOr<bool> SnapshotExists(const std::string& name);
+  // Names of snapshots matching a filter ("name~=^build-").
+  absl::StatusOr<std::vector<std::string>> ListSnapshots(const std::string& filter);
 
   // The changes of `right` against `left` as a layer blob of `media_type`.
   absl::StatusOr<::berth::types::v1::Descriptor> Diff(const Mounts& left, const Mounts& right,

@@ -9,6 +9,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/grpc_status.h"
@@ -111,6 +112,14 @@ absl::Status BuildService::DoBuild(
 
   absl::BitGen gen;
   params.build_id = absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
+  {
+    absl::MutexLock l(&mu_);
+    running_.insert(params.build_id);
+  }
+  absl::Cleanup not_running = [&] {
+    absl::MutexLock l(&mu_);
+    running_.erase(params.build_id);
+  };
   params.work_dir = ::berth::build::WorkDir(config_.root, params.build_id);
   params.context_dir = ::berth::build::ContextDir(params.work_dir);
   RETURN_IF_ERROR(sys::MkdirAll(params.context_dir, 0700));
@@ -176,6 +185,7 @@ absl::Status BuildService::DoBuild(
       o.snapshotter().empty() ? config_.default_snapshotter : o.snapshotter();
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, Backend::Connect(channels_, ns, snapshotter));
   params.runtime = config_.runtime;
+  CleanOrphans(*backend);
   Builder builder(
       *backend, *cache_, params, [stream](const pb::BuildResponse& r) { stream->Write(r); },
       [context] { return context->IsCancelled(); });
@@ -186,6 +196,52 @@ absl::Status BuildService::DoBuild(
   *done.mutable_result()->mutable_manifest() = result.manifest;
   stream->Write(done);
   return absl::OkStatus();
+}
+
+void BuildService::CleanOrphans(Backend& b) {
+  // Every temporary object is named "build-<build id>-…".
+  auto orphan = [&](const std::string& name) {
+    if (!absl::StartsWith(name, "build-")) return false;
+    const std::string id = name.substr(6, name.find('-', 6) - 6);
+    absl::MutexLock l(&mu_);
+    return running_.count(id) == 0;
+  };
+  namespace cpb = ::berth::services::containers::v1;
+  namespace tpb = ::berth::services::tasks::v1;
+  cpb::ListContainersRequest lreq;
+  lreq.add_filters("labels.\"berth.io/build\"");
+  cpb::ListContainersResponse cs;
+  if (b.containers().List(b.Context().get(), lreq, &cs).ok()) {
+    for (const cpb::Container& c : cs.containers()) {
+      if (!orphan(c.id())) continue;
+      spdlog::info("build: removing {} (left by an interrupted build)", c.id());
+      tpb::KillRequest k;
+      k.set_container_id(c.id());
+      k.set_signal(9);
+      k.set_all(true);
+      google::protobuf::Empty e;
+      b.tasks().Kill(b.Context().get(), k, &e);
+      tpb::DeleteTaskRequest del;
+      del.set_container_id(c.id());
+      tpb::DeleteResponse d;
+      for (int i = 0; i < 50; ++i) {
+        grpc::Status st = b.tasks().Delete(b.Context().get(), del, &d);
+        if (st.ok() || st.error_code() == grpc::StatusCode::NOT_FOUND) break;
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      cpb::DeleteContainerRequest cdel;
+      cdel.set_id(c.id());
+      b.containers().Delete(b.Context().get(), cdel, &e);
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> snaps = b.ListSnapshots("name~=^build-");
+  if (!snaps.ok()) return;
+  // Views and actives only ("build-<id>-<n>-what"); the committed layers are named by chain ID.
+  for (const std::string& key : *snaps) {
+    if (!orphan(key)) continue;
+    spdlog::info("build: removing snapshot {} (left by an interrupted build)", key);
+    b.Remove(key).IgnoreError();
+  }
 }
 
 grpc::Status BuildService::Prune(grpc::ServerContext* context, const pb::PruneRequest*,

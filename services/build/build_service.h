@@ -4,9 +4,12 @@
 #define BERTH_SERVICES_BUILD_BUILD_SERVICE_H_
 
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "berth/services/build/v1/build.grpc.pb.h"
 #include "services/build/backend.h"
 #include "services/build/cache.h"
@@ -42,6 +45,13 @@ class BuildService final : public ::berth::services::build::v1::Build::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<::berth::services::build::v1::BuildResponse,
                                ::berth::services::build::v1::BuildRequest>* stream);
+
+  // Removes what builds that are no longer running (berthd died in the middle) left in the
+  // namespace: RUN containers and their tasks, active snapshots and views.
+  void CleanOrphans(::berth::build::Backend& backend);
+
+  absl::Mutex mu_;
+  std::set<std::string> running_ ABSL_GUARDED_BY(mu_);  // ids of builds in progress
 
   const BuildServiceConfig config_;
   const ::berth::build::ChannelSource channels_;

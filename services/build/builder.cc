@@ -112,6 +112,7 @@ absl::StatusOr<BuildResult> Builder::Run(const Dockerfile& df) {
   ASSIGN_OR_RETURN(std::vector<int> stages,
                    NeededStages(plan_, target, global_args_, escape_, name));
   for (int i : stages) total_ += 1 + static_cast<int>(plan_.stages[i].steps.size());
+  multi_stage_ = stages.size() > 1;
 
   // Everything written during the build is held by its lease until the image is named.
   lease_ = absl::StrCat("berth.build-", params_.build_id);
@@ -135,6 +136,12 @@ absl::StatusOr<BuildResult> Builder::Run(const Dockerfile& df) {
   return Export(built_.at(target));
 }
 
+std::string Builder::StageName(const Stage& stage) const {
+  // As BuildKit shows them: the name, or "stage-N" when several stages are built.
+  if (!stage.name.empty()) return stage.name;
+  return multi_stage_ ? absl::StrCat("stage-", stage.index) : "";
+}
+
 absl::Status Builder::BuildStage(const Stage& stage, int* step) {
   StageState s;
   s.index = stage.index;
@@ -146,7 +153,7 @@ absl::Status Builder::BuildStage(const Stage& stage, int* step) {
     st->set_total(total_);
     st->set_instruction(stage.from.original);
     st->set_line(stage.from.line);
-    st->set_stage(stage.Label());
+    st->set_stage(StageName(stage));
     emit_(r);
   }
   RETURN_IF_ERROR(From(stage, s));
@@ -163,7 +170,7 @@ absl::Status Builder::BuildStage(const Stage& stage, int* step) {
     r.mutable_step()->set_total(total_);
     r.mutable_step()->set_instruction(absl::StrCat("ONBUILD ", in->original));
     r.mutable_step()->set_line(stage.from.line);
-    r.mutable_step()->set_stage(stage.Label());
+    r.mutable_step()->set_stage(StageName(stage));
     emit_(r);
     RETURN_IF_ERROR(Dispatch(s, *in, *step));
   }
@@ -175,7 +182,7 @@ absl::Status Builder::BuildStage(const Stage& stage, int* step) {
     st->set_total(total_);
     st->set_instruction(in.original);
     st->set_line(in.line);
-    st->set_stage(stage.Label());
+    st->set_stage(StageName(stage));
     emit_(r);
     RETURN_IF_ERROR(Dispatch(s, in, *step));
   }

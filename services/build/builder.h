@@ -93,6 +93,7 @@ class Builder {
   absl::Status LineError(const Instruction& in, const absl::Status& st) const;
   std::string NewKey(const std::string& what);
   std::string MountDir();
+  std::string StageName(const Stage& stage) const;
   void Done(int step, bool cached, const Layer* layer, absl::Time started);
 
   Backend& backend_;
@@ -107,6 +108,7 @@ class Builder {
   std::map<std::string, bool> consumed_args_;
   std::string lease_;
   int total_ = 0;
+  bool multi_stage_ = false;
   int counter_ = 0;
 };
 
