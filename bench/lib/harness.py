@@ -250,7 +250,9 @@ def main(argv):
     # Everything (daemon roots, images, state) on one tmpfs: the numbers measure the engines,
     # not the disk of a shared VM.
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16g,mode=0755", "tmpfs", tmp], check=True)
+    t_build = time.time()
     bindir = build(args, tmp)
+    build_seconds = round(time.time() - t_build, 1)
     ctx = Context(args, tmp, bindir)
 
     results = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -280,6 +282,7 @@ def main(argv):
                            "throughput_containers": ctx.throughput_containers,
                            "mem_containers": ctx.mem_containers}
     results["suite_seconds"] = timings
+    results["bazel_build_seconds"] = build_seconds
     results["load_after"] = load()
     results["total_seconds"] = round(time.time() - t_start, 1)
     results["raw"] = ctx.raw

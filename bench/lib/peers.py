@@ -64,6 +64,21 @@ class Daemon:
         for cg in self.cgroups:
             util.remove_cgroup_tree(cg)
 
+    def diagnose(self, cid):
+        """The tail of the daemon's log (and berth's shim log) after a failed command."""
+        out = []
+        for path in self.logs(cid):
+            try:
+                with open(path, errors="replace") as f:
+                    out.append("%s: %s" % (os.path.basename(path), " | ".join(
+                        f.read().strip().splitlines()[-5:])))
+            except OSError:
+                pass
+        return "; ".join(out)
+
+    def logs(self, cid):
+        return [os.path.join(self.dir, "daemon.log")]
+
     @property
     def pid(self):
         return self.proc.pid
@@ -118,6 +133,10 @@ class Berth(Daemon):
     def cli(self, *args):
         return [os.path.join(self.bin, "berth"), "-H", "unix://" + self.sock, "-n", NAMESPACE] + \
             list(args)
+
+    def logs(self, cid):
+        return [os.path.join(self.dir, "daemon.log"),
+                os.path.join(self.dir, "state/tasks", NAMESPACE, cid, "shim.log")]
 
     def load_busybox(self, images):
         util.run(self.cli("load", "-i", images.oci))

@@ -66,11 +66,12 @@ def markdown(res, pngs):
     st = res["settings"]
     out.append("")
     out.append("Rounds: runtime %d, engine %d, containers %d, unpack %d; %d containers per "
-               "throughput batch, memory with %d. Run time %.0f s (%s)." % (
+               "throughput batch, memory with %d. Run time %.0f s (%s; bazel build %.0f s)." % (
                    st["runtime_rounds"], st["engine_rounds"], st["container_rounds"],
                    st["unpack_rounds"], st["throughput_containers"], st["mem_containers"],
                    res["total_seconds"], ", ".join("%s %.0f s" % kv
-                                                   for kv in res["suite_seconds"].items())))
+                                                   for kv in res["suite_seconds"].items()),
+                   res.get("bazel_build_seconds", 0)))
     targets = [f for f in res["figures"] if f.get("target")]
     if targets:
         out += ["", "## Targets (DESIGN.md)", "",

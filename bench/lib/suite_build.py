@@ -12,6 +12,7 @@ The contract, for bench/build/bench.sh (or an executable bench/build/run):
 """
 import json
 import os
+import subprocess
 
 import figures
 import util
@@ -40,9 +41,27 @@ def run(ctx):
                BENCH_JSON=out)
     util.log("build: running %s ..." % os.path.relpath(path, REPO))
     cmd = [path] if os.access(path, os.X_OK) else ["bash", path]
-    r = util.run(cmd, check=False, timeout=3600, env=env, cwd=REPO)
-    ctx.meta["build"] = {"script": os.path.relpath(path, REPO), "exit": r.returncode,
-                         "output": (r.stdout + r.stderr)[-6000:]}
+    # Output to a file, not a pipe, and wait for the script's own pid: a daemon it leaves
+    # behind would hold a pipe open for ever. What it leaves is adopted by this subreaper and
+    # killed, by pid, once it has exited.
+    log = os.path.join(ctx.tmp, "build.log")
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=f,
+                                stderr=subprocess.STDOUT)
+        try:
+            code = proc.wait(3600)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+    left = util.kill_adopted(grace=3.0)
+    output = open(log, errors="replace").read()
+    if left:
+        output += "\n(bench/run: the script left %d processes running; killed them)" % left
+        util.log("build: %s left %d processes running; killed them" % (path, left))
+    for cg in ("berth/berthbench-build", "berthbench-build-docker"):
+        util.remove_cgroup_tree(cg)
+    ctx.meta["build"] = {"script": os.path.relpath(path, REPO), "exit": code,
+                         "output": output[-6000:]}
     figs = []
     if os.path.exists(out):
         try:
@@ -55,6 +74,6 @@ def run(ctx):
                                                note=f.get("note")))
         except (ValueError, KeyError) as e:
             ctx.meta["build"]["error"] = "could not read %s: %s" % (out, e)
-    if r.returncode != 0:
-        util.log("build: %s exited %d" % (path, r.returncode))
+    if code != 0:
+        util.log("build: %s exited %d" % (path, code))
     return figs
