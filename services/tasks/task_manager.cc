@@ -332,9 +332,9 @@ void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e)
     const std::string ns = task->ns, id = task->id;
     const uint32_t status = e.exit().exit_status();
     const bool managed = task->managed;
-    Post([this, ns, id, x, init, status, managed] {
+    Post([this, ns, id, x, init, status, managed, task] {
       publisher_.Publish(ns, "/tasks/exit", x);
-      if (init && managed) AfterExit(ns, id, status);
+      if (init && managed) AfterExit(ns, id, status, task);
     });
   } else if (e.has_oom()) {
     epb::TaskOOM o;
@@ -897,7 +897,14 @@ void TaskManager::Recover() {
   }
 }
 
-void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32_t status) {
+void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32_t status,
+                            const std::shared_ptr<Task>& exited) {
+  if (exited != nullptr) {
+    // Only the task that exited is ours to clean up: a client may already have deleted it and
+    // started the container again (berth restart), and that new task is not to be touched.
+    absl::StatusOr<std::shared_ptr<Task>> current = Find(ns, id);
+    if (!current.ok() || *current != exited) return;
+  }
   absl::StatusOr<cpb::Container> c = GetContainer(ns, id);
   if (!c.ok()) return;  // removed meanwhile
   const RestartPolicy policy = ParsePolicy(LabelOr(*c, kRestartPolicyLabel, "no"));

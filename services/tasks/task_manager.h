@@ -145,7 +145,10 @@ class TaskManager {
                  const std::map<std::string, std::string>& labels);
   // What the daemon does when a managed container's init exits: restart it, remove it
   // (auto_remove), or delete the task and keep the exit status on the record.
-  void AfterExit(const std::string& ns, const std::string& id, uint32_t status);
+  // `exited`, when given, is the task whose init exited: nothing is done if the container's
+  // task is another one by now.
+  void AfterExit(const std::string& ns, const std::string& id, uint32_t status,
+                 const std::shared_ptr<Task>& exited = nullptr);
 
   // Removes the logs of containers as they are deleted (a /containers/delete subscription).
   void ForgetDeletedContainers();
