@@ -328,9 +328,8 @@ class Display {
       st.done = true;
       if (quiet_) return;
       const std::string how =
-          d.cached()
-              ? "CACHED"
-              : absl::StrFormat("DONE %.1fs", static_cast<double>(d.duration_ms()) / 1000);
+          d.cached() ? "CACHED"
+                     : absl::StrFormat("DONE %.1fs", static_cast<double>(d.duration_ms()) / 1000);
       if (mode_ == "plain") {
         Out(absl::StrCat("#", d.index(), " ", how, "\n"));
       } else {

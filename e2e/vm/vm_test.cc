@@ -28,9 +28,10 @@ class Vm : public ::testing::Test {
     CommandResult made = RunCommand(
         {"/usr/bin/python3", Runfile("e2e/fixtures/make_oci_image.py"), image, "busybox"});
     ASSERT_EQ(made.exit_code, 0) << made.err;
-    CommandResult build = RunCommand(
-        {"/bin/bash", Runfile("e2e/vm/build_initramfs.sh"), initrd, Runfile("runtime/berth-runtime"),
-         Runfile("services/daemon/berthd"), Runfile("ctl/berth"), Runfile("shim/berth-shim"), image});
+    CommandResult build =
+        RunCommand({"/bin/bash", Runfile("e2e/vm/build_initramfs.sh"), initrd,
+                    Runfile("runtime/berth-runtime"), Runfile("services/daemon/berthd"),
+                    Runfile("ctl/berth"), Runfile("shim/berth-shim"), image});
     ASSERT_EQ(build.exit_code, 0) << build.err;
     // TCG, not KVM (the guest hangs under KVM here). `timeout` ends qemu on every path.
     CommandResult vm = RunCommand(
