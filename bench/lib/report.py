@@ -63,6 +63,12 @@ def markdown(res, pngs):
                                     res["load_after"]))
     out.append("")
     out.append("Versions: " + "; ".join("%s %s" % kv for kv in res["versions"].items()) + ".")
+    bins = res.get("berth_binaries")
+    if bins:
+        out.append("")
+        out.append("berth binaries: %s, built %s.%s" % (
+            bins["source"], ", ".join(sorted(set(bins["built"].values()))),
+            (" " + bins["note"] + ".") if bins.get("note") else ""))
     st = res["settings"]
     out.append("")
     out.append("Rounds: runtime %d, engine %d, containers %d, unpack %d; %d containers per "
