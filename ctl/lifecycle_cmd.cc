@@ -147,6 +147,14 @@ int RunWait(const GlobalOptions& global, const Targets& t) {
         int code = v.state.exit_code;
         if (v.running() || (v.task.has_value() && v.state.status != ContainerStatus::kCreated)) {
           absl::StatusOr<int> w = api.Wait(v.record.id());
+          if (!w.ok() && !absl::IsUnavailable(w.status())) {
+            // The daemon deleted the task while we waited, and may not have recorded the exit
+            // yet: read it from the record once it has.
+            absl::StatusOr<ContainerView> after = SettledView(api, v.record.id());
+            if (after.ok() && !after->running() && !after->task.has_value()) {
+              w = after->state.exit_code;
+            }
+          }
           if (!w.ok()) return w.status();
           code = *w;
         }

@@ -10,6 +10,7 @@
 #include "ctl/container_api.h"
 #include "ctl/container_query.h"
 #include "ctl/prune.h"
+#include "ctl/volume_api.h"
 
 namespace berth::ctl {
 namespace {
@@ -27,6 +28,7 @@ int RunRm(const GlobalOptions& global, const RmFlags& f) {
   for (const std::string& ref : f.containers) {
     absl::StatusOr<ContainerView> v = api.View(ref);
     absl::Status st = v.ok() ? api.Remove(*v, f.force) : v.status();
+    if (st.ok() && f.volumes) st = RemoveAnonymousVolumes(api, v->record);
     if (!st.ok()) {
       rc = Failed(st);
       continue;
@@ -65,8 +67,7 @@ void AddRmCommand(CLI::App& app, Run* run) {
   CLI::App* cmd = app.add_subcommand("rm", "Remove one or more containers");
   cmd->add_flag("-f,--force", f->force, "force the removal of a running container (uses SIGKILL)");
   cmd->add_flag("-v,--volumes", f->volumes,
-                "remove anonymous volumes associated with the container (accepted; a no-op "
-                "until berth has volumes)");
+                "remove anonymous volumes associated with the container");
   cmd->add_option("CONTAINER", f->containers, "containers, by name or (prefix of) id")->required();
   cmd->callback([run, f] { *run = [f](const GlobalOptions& g) { return RunRm(g, *f); }; });
 }

@@ -1,6 +1,6 @@
 // berth image prune, berth system df and berth system prune: what is unused, how much disk it
-// takes, and removing it, with Docker's prompts and output. Volumes and the build cache are
-// shown as empty until berth has them.
+// takes, and removing it, with Docker's prompts and output. Volumes are counted but not
+// measured (the volumes service does not size them); the build cache is not counted yet.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -15,6 +15,7 @@
 #include "ctl/container_api.h"
 #include "ctl/container_query.h"
 #include "ctl/prune.h"
+#include "ctl/volume_api.h"
 
 namespace berth::ctl {
 namespace {
@@ -23,7 +24,7 @@ namespace ipb = berth::services::images::v1;
 using nlohmann::json;
 
 struct PruneFlags {
-  bool all = false, force = false;
+  bool all = false, force = false, volumes = false;
   std::vector<std::string> filters;
 };
 
@@ -50,11 +51,12 @@ int RunImagePrune(const GlobalOptions& global, const PruneFlags& f) {
 int RunSystemPrune(const GlobalOptions& global, const PruneFlags& f) {
   absl::StatusOr<PruneFilter> filter = PruneFilter::Parse(f.filters, absl::Now());
   if (!filter.ok()) return Failed(filter.status());
-  const std::string warning =
-      absl::StrCat("WARNING! This will remove:\n  - all stopped containers\n",
-                   f.all ? "  - all images without at least one container associated to them\n"
-                         : "  - all dangling images\n",
-                   "\nAre you sure you want to continue?");
+  const std::string warning = absl::StrCat(
+      "WARNING! This will remove:\n  - all stopped containers\n",
+      f.volumes ? "  - all anonymous volumes not used by at least one container\n" : "",
+      f.all ? "  - all images without at least one container associated to them\n"
+            : "  - all dangling images\n",
+      "\nAre you sure you want to continue?");
   if (!f.force && !Confirm(warning)) {
     std::printf("Total reclaimed space: %s\n", HumanSize4(0).c_str());
     return 0;
@@ -64,11 +66,21 @@ int RunSystemPrune(const GlobalOptions& global, const PruneFlags& f) {
   absl::StatusOr<PruneReport> containers = PruneContainers(**client, *filter);
   if (!containers.ok()) return Failed(containers.status());
   std::fputs(containers->Text("Deleted Containers:").c_str(), stdout);
+  int64_t reclaimed = containers->reclaimed;
+  if (f.volumes) {
+    absl::StatusOr<berth::services::volumes::v1::PruneVolumesResponse> volumes =
+        VolumeApi(**client).Prune({});
+    if (!volumes.ok()) return Failed(volumes.status());
+    PruneReport r;
+    r.lines.assign(volumes->removed().begin(), volumes->removed().end());
+    std::fputs(r.Text("Deleted Volumes:").c_str(), stdout);
+    reclaimed += static_cast<int64_t>(volumes->reclaimed_bytes());
+  }
   absl::StatusOr<PruneReport> images = PruneImages(**client, *filter, f.all);
   if (!images.ok()) return Failed(images.status());
   std::fputs(images->Text("Deleted Images:").c_str(), stdout);
-  std::printf("Total reclaimed space: %s\n",
-              HumanSize4(containers->reclaimed + images->reclaimed).c_str());
+  reclaimed += images->reclaimed;
+  std::printf("Total reclaimed space: %s\n", HumanSize4(static_cast<double>(reclaimed)).c_str());
   return containers->errors || images->errors ? kExitError : 0;
 }
 
@@ -121,6 +133,14 @@ int RunDf(const GlobalOptions& global, const std::string& format) {
     if (active_ids.count(id) == 0) inactive_bytes += bytes;
   }
   const int64_t i_reclaimable = std::min(inactive_bytes, *content);
+  int volumes_total = 0, volumes_active = 0;
+  if (absl::StatusOr<std::vector<VolumeApi::Volume>> volumes = VolumeApi(**client).List();
+      volumes.ok()) {
+    for (const VolumeApi::Volume& v : *volumes) {
+      ++volumes_total;
+      if (v.ref_count() > 0) ++volumes_active;
+    }
+  }
   std::vector<json> rows = {
       {{"Type", "Images"},
        {"TotalCount", absl::StrCat(image_bytes.size())},
@@ -133,10 +153,11 @@ int RunDf(const GlobalOptions& global, const std::string& format) {
        {"Size", HumanSize4(static_cast<double>(c_size))},
        {"Reclaimable", Reclaimable(c_reclaimable, c_size)}},
       {{"Type", "Local Volumes"},
-       {"TotalCount", "0"},
-       {"Active", "0"},
-       {"Size", "0B"},
-       {"Reclaimable", "0B"}},
+       {"TotalCount", absl::StrCat(volumes_total)},
+       {"Active", absl::StrCat(volumes_active)},
+       // The volumes service does not measure its volumes' contents.
+       {"Size", volumes_total > 0 ? "N/A" : "0B"},
+       {"Reclaimable", volumes_total > 0 ? "N/A" : "0B"}},
       {{"Type", "Build Cache"},
        {"TotalCount", "0"},
        {"Active", "0"},
@@ -184,6 +205,7 @@ void AddSystemPruneCommand(CLI::App& system, Run* run) {
   auto f = std::make_shared<PruneFlags>();
   CLI::App* prune = system.add_subcommand("prune", "Remove unused data");
   AddPruneFlags(prune, f.get(), "remove all unused images, not just dangling ones");
+  prune->add_flag("--volumes", f->volumes, "prune anonymous volumes");
   prune->callback(
       [run, f] { *run = [f](const GlobalOptions& g) { return RunSystemPrune(g, *f); }; });
 }
