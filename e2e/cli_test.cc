@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -297,6 +298,20 @@ TEST_F(CliTest, RmAndContainerPrune) {
   EXPECT_EQ(r.out, "busy\n");
   EXPECT_EQ(Status("busy"), "");
   ExpectError(Berth({"rm", "busy"}), 1, "No such container: busy");
+  // -v: the anonymous volume made for the container goes with it; without it, it stays.
+  const auto volumes = [&] { return Lines(Berth({"volume", "ls", "-q"}).out); };
+  const std::vector<std::string> before = volumes();
+  RunDetached("withvol", {"-v", "/data", "busybox", "sleep", "1000"});
+  RunDetached("keepvol", {"-v", "/data", "busybox", "sleep", "1000"});
+  ASSERT_EQ(volumes().size(), before.size() + 2);
+  ASSERT_EQ(Berth({"rm", "-f", "-v", "withvol"}).exit_code, 0);
+  EXPECT_EQ(volumes().size(), before.size() + 1);
+  ASSERT_EQ(Berth({"rm", "-f", "keepvol"}).exit_code, 0);
+  const std::vector<std::string> left = volumes();
+  EXPECT_EQ(left.size(), before.size() + 1);
+  for (const std::string& v : left) {
+    if (std::find(before.begin(), before.end(), v) == before.end()) Berth({"volume", "rm", v});
+  }
 
   for (const char* name : {"stopped1", "stopped2"}) {
     made_.push_back(name);
