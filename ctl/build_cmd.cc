@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <re2/re2.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -289,7 +290,10 @@ class ContextWriter {
 
 class Display {
  public:
-  Display(std::string mode, bool quiet) : mode_(std::move(mode)), quiet_(quiet) {}
+  Display(std::string mode, bool quiet) : mode_(std::move(mode)), quiet_(quiet) {
+    struct winsize ws {};
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10) cols_ = ws.ws_col;
+  }
 
   void Handle(const pb::BuildResponse& r) {
     if (r.has_progress()) {
@@ -334,7 +338,10 @@ class Display {
         Out(absl::StrCat("#", d.index(), " ", how, "\n"));
       } else {
         Redraw("");
-        Out(absl::StrCat(st.title, "  ", how, "\n"));
+        const std::string line = absl::StrCat(st.title, "  ", how);
+        const size_t keep = cols_ > how.size() + 8 ? cols_ - how.size() - 6 : 0;
+        Out(absl::StrCat(line.size() < cols_ ? line : st.title.substr(0, keep) + "…  " + how,
+                         "\n"));
       }
     }
   }
@@ -375,8 +382,13 @@ class Display {
     if (drawn_ == 0 && block.empty()) return;
     std::string s;
     for (int i = 0; i < drawn_; ++i) s += "\033[1A\033[2K";
-    s += "\r" + block;
-    drawn_ = static_cast<int>(std::count(block.begin(), block.end(), '\n'));
+    s += "\r";
+    // Lines cut to the terminal's width, so that each takes one row to erase.
+    drawn_ = 0;
+    for (absl::string_view line : absl::StrSplit(block, '\n', absl::SkipEmpty())) {
+      absl::StrAppend(&s, line.substr(0, cols_ - 1), "\n");
+      ++drawn_;
+    }
     Out(s);
   }
 
@@ -385,6 +397,7 @@ class Display {
   std::map<int, Step> steps_;
   int current_ = 0;
   int drawn_ = 0;
+  size_t cols_ = 80;
 };
 
 absl::StatusOr<std::map<std::string, std::string>> KeyValues(const std::vector<std::string>& in,

@@ -503,6 +503,29 @@ TEST_F(BuildTest, BuildInterruptedByADaemonCrashIsCleanedUp) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_F(BuildTest, Heredocs) {
+  const std::string ctx = Context({{"Dockerfile", R"(FROM busybox
+ARG WHO=world
+RUN <<EOF
+echo hello > /h1
+echo second >> /h1
+EOF
+RUN cat > /h2 <<'END'
+literal $WHO
+END
+COPY <<EOF /etc/greeting
+hello $WHO "quoted"
+EOF
+)"}});
+  CommandResult r = Build(ctx, {"-t", "heredocs"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  WithRootfs("heredocs", [&](const std::string& root) {
+    EXPECT_EQ(Read(root + "/h1"), "hello\nsecond\n");
+    EXPECT_EQ(Read(root + "/h2"), "literal $WHO\n");
+    EXPECT_EQ(Read(root + "/etc/greeting"), "hello world \"quoted\"\n");
+  });
+}
+
 TEST_F(BuildTest, ReadmeBusyboxFromScratch) {
   const std::string ctx = Context({{"Dockerfile", R"(FROM scratch
 COPY busybox /bin/busybox

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,6 +19,7 @@
 #include "services/build/builder.h"
 #include "services/build/copy.h"
 #include "services/build/run_step.h"
+#include "services/build/shell_lex.h"
 #include "services/build/sources.h"
 #include "services/images/oci.h"
 #include "services/images/reference.h"
@@ -207,6 +209,20 @@ absl::Status Builder::Run(StageState& s, const Instruction& in, int step) {
     shell.push_back(in.args.at(0));
     args = std::move(shell);
   }
+  if (!in.json && !in.heredocs.empty()) {
+    // `RUN <<EOF` runs the heredoc as the script; with a command around it, the shell gets the
+    // command and the heredocs (bodies and terminators) and reads them itself.
+    std::string script;
+    const std::string text(absl::StripAsciiWhitespace(in.args.at(0)));
+    if (in.heredocs.size() == 1 && in.FindHeredoc(text) == &in.heredocs[0]) {
+      script = in.heredocs[0].content;
+    } else {
+      script = absl::StrCat(in.args[0], "\n");
+      for (const Instruction::Heredoc& h : in.heredocs)
+        absl::StrAppend(&script, h.content, h.name, "\n");
+    }
+    args.back() = script;
+  }
   if (args.empty()) return LineError(in, absl::InvalidArgumentError("RUN has no command"));
   // The process sees the config's Env and the stage's ARGs (ENV wins); the ARGs show in the
   // history as Docker shows them ("|1 V=x /bin/sh -c …") and are part of the cache key.
@@ -337,9 +353,45 @@ absl::Status Builder::Copy(StageState& s, const Instruction& in, int step) {
     dest = path::Join(RunConfig(s.doc).value("WorkingDir", "/"), dest);
     if (dir && !absl::EndsWith(dest, "/")) dest += "/";
   }
+  const std::string shown_sources = absl::StrJoin(sources, " ");
   // Where the sources come from, and what identifies their content for the cache.
   std::string from_chain, key_extra;
   const bool from_tree = !from.empty();
+  // Heredoc sources ("COPY <<EOF /etc/x") become files of their own, in a directory of the step.
+  std::string local_tree = params_.context_dir, local_name = "build context";
+  size_t heredocs = 0;
+  for (const std::string& src : sources) heredocs += in.FindHeredoc(src) != nullptr ? 1 : 0;
+  if (heredocs > 0) {
+    if (heredocs != sources.size() || from_tree) {
+      return LineError(
+          in, absl::UnimplementedError("heredocs mixed with other sources are not supported"));
+    }
+    local_tree = absl::StrCat(params_.work_dir, "/h", ++counter_);
+    local_name = "heredocs";
+    RETURN_IF_ERROR(sys::MkdirAll(local_tree, 0700));
+    for (std::string& src : sources) {
+      const Instruction::Heredoc* h = in.FindHeredoc(src);
+      std::string content = h->content;
+      if (h->expand) {
+        // Variables only: quotes and backslashes in the text stay as they are.
+        std::string escaped;
+        for (char c : content) {
+          if (c == '\\' || c == '"' || c == '\'') escaped += '\\';
+          escaped += c;
+        }
+        absl::StatusOr<std::string> v = ExpandWord(escaped, MapLookup(Vars(s)), '\\');
+        if (!v.ok()) return LineError(in, v.status());
+        content = *v;
+      }
+      if (h->name.find('/') != std::string::npos || h->name == "." || h->name == "..") {
+        return LineError(in, absl::InvalidArgumentError(absl::StrCat("heredoc name \"", h->name,
+                                                                     "\" is not a file name")));
+      }
+      RETURN_IF_ERROR(sys::WriteFileAtomic(path::Join(local_tree, h->name), content, 0644,
+                                           sys::Durability::kVolatile));
+      src = h->name;
+    }
+  }
   if (from_tree) {
     if (add) return LineError(in, absl::InvalidArgumentError("ADD has no --from (use COPY)"));
     if (absl::optional<int> ref = StageRef(plan_, from, s.index, true); ref.has_value()) {
@@ -359,20 +411,20 @@ absl::Status Builder::Copy(StageState& s, const Instruction& in, int step) {
     opts.keep_owner = true;
     key_extra = absl::StrCat("from ", from_chain);
   } else {
-    UniqueFd ctx(::open(params_.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!ctx.valid()) return ErrnoStatus(absl::StrCat("open(", params_.context_dir, ")"), errno);
+    UniqueFd ctx(::open(local_tree.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!ctx.valid()) return ErrnoStatus(absl::StrCat("open(", local_tree, ")"), errno);
     std::vector<std::string> matched;
     for (const std::string& src : sources) {
-      absl::StatusOr<std::vector<std::string>> m = MatchSources(ctx.get(), src, "build context");
+      absl::StatusOr<std::vector<std::string>> m = MatchSources(ctx.get(), src, local_name);
       if (!m.ok()) return LineError(in, m.status());
       matched.insert(matched.end(), m->begin(), m->end());
     }
     absl::StatusOr<std::string> hash = HashSources(ctx.get(), matched);
     if (!hash.ok()) return LineError(in, hash.status());
-    key_extra = absl::StrCat("context ", *hash);
+    key_extra = absl::StrCat(local_name, " ", *hash);
   }
   const std::string created_by =
-      absl::StrCat(in.keyword, " ", shown_flags, absl::StrJoin(sources, " "), " ", dest_arg);
+      absl::StrCat(in.keyword, " ", shown_flags, shown_sources, " ", dest_arg);
   auto work = [&](const Mounts& mounts, const std::string&) -> absl::Status {
     ASSIGN_OR_RETURN(std::unique_ptr<Mounted> dst, Mounted::Mount(mounts, MountDir()));
     if (!chown.empty()) {
@@ -406,10 +458,9 @@ absl::Status Builder::Copy(StageState& s, const Instruction& in, int step) {
         paths.insert(paths.end(), m->begin(), m->end());
       }
     } else {
-      src_root = UniqueFd(::open(params_.context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      src_root = UniqueFd(::open(local_tree.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
       for (const std::string& src : sources) {
-        ASSIGN_OR_RETURN(std::vector<std::string> m,
-                         MatchSources(src_root.get(), src, "build context"));
+        ASSIGN_OR_RETURN(std::vector<std::string> m, MatchSources(src_root.get(), src, local_name));
         paths.insert(paths.end(), m.begin(), m.end());
       }
     }

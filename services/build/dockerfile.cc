@@ -285,7 +285,65 @@ bool TrimContinuation(std::string* line, char escape) {
   return true;
 }
 
+struct Marker {
+  std::string name;
+  bool chomp = false;
+  bool quoted = false;
+};
+
+// The heredoc markers of a line, in order, outside quotes ("<<<" is a here-string, not one).
+std::vector<Marker> HeredocMarkers(absl::string_view line) {
+  std::vector<Marker> out;
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+      continue;
+    }
+    if (c != '<' || i + 1 >= line.size() || line[i + 1] != '<') continue;
+    if (i + 2 < line.size() && line[i + 2] == '<') {
+      i += 2;
+      continue;
+    }
+    size_t j = i + 2;
+    Marker m;
+    if (j < line.size() && line[j] == '-') m.chomp = true, ++j;
+    char q = 0;
+    if (j < line.size() && (line[j] == '"' || line[j] == '\'')) q = line[j++], m.quoted = true;
+    const size_t start = j;
+    while (j < line.size() &&
+           (absl::ascii_isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_' ||
+            line[j] == '.' || line[j] == '-' || line[j] == '/')) {
+      ++j;
+    }
+    if (j == start || (q != 0 && (j >= line.size() || line[j] != q))) continue;
+    m.name = std::string(line.substr(start, j - start));
+    if (q != 0) ++j;
+    out.push_back(std::move(m));
+    i = j - 1;
+  }
+  return out;
+}
+
 }  // namespace
+
+const Instruction::Heredoc* Instruction::FindHeredoc(absl::string_view word) const {
+  if (!absl::ConsumePrefix(&word, "<<")) return nullptr;
+  absl::ConsumePrefix(&word, "-");
+  if (!word.empty() && (word.front() == '"' || word.front() == '\'') && word.size() >= 2 &&
+      word.back() == word.front()) {
+    word = word.substr(1, word.size() - 2);
+  }
+  for (const Heredoc& h : heredocs) {
+    if (h.name == word) return &h;
+  }
+  return nullptr;
+}
 
 const Instruction::Flag* Instruction::FindFlag(absl::string_view name) const {
   for (const Flag& f : flags) {
@@ -431,6 +489,29 @@ absl::StatusOr<Dockerfile> ParseDockerfile(absl::string_view text, absl::string_
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     absl::StatusOr<Instruction> in = ParseInstruction(line, first, df.escape, name);
     if (!in.ok()) return in.status();
+    if ((in->keyword == "RUN" || in->keyword == "COPY" || in->keyword == "ADD") && !in->json) {
+      // Each heredoc's lines follow the instruction, up to its terminator.
+      for (const Marker& m : HeredocMarkers(line)) {
+        Instruction::Heredoc h{.name = m.name, .content = "", .expand = !m.quoted};
+        bool ended = false;
+        while (!ended && i + 1 < lines.size()) {
+          absl::string_view body = lines[++i];
+          if (m.chomp) {
+            const size_t k = body.find_first_not_of('\t');
+            body.remove_prefix(k == absl::string_view::npos ? body.size() : k);
+          }
+          if (body == m.name) {
+            ended = true;
+          } else {
+            absl::StrAppend(&h.content, body, "\n");
+          }
+        }
+        if (!ended) {
+          return Error(name, first, absl::StrCat("unterminated heredoc <<", m.name));
+        }
+        in->heredocs.push_back(std::move(h));
+      }
+    }
     if (in->keyword == "MAINTAINER") {
       df.warnings.push_back(
           absl::StrCat(name, ":", first, ": MAINTAINER is deprecated; use LABEL maintainer=…"));

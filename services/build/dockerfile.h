@@ -37,6 +37,16 @@ struct Instruction {
   //  - anything else: the words of the line (raw).
   bool json = false;
   std::vector<std::string> args;
+  // Heredocs (RUN, COPY, ADD in the shell form): `<<EOF`, `<<-EOF` (leading tabs stripped),
+  // `<<"EOF"` (quoted: no substitution), each followed in the file by its lines up to EOF.
+  struct Heredoc {
+    std::string name;
+    std::string content;  // every line with its "\n"
+    bool expand = true;
+  };
+  std::vector<Heredoc> heredocs;
+  // The heredoc a word such as "<<EOF" or "<<-'EOF'" names, or null.
+  const Heredoc* FindHeredoc(absl::string_view word) const;
 
   // The first flag named `name`, or null.
   const Flag* FindFlag(absl::string_view name) const;

@@ -175,6 +175,40 @@ TEST(Dockerfile, EmptyFilesAndCarriageReturns) {
   EXPECT_THAT(df.instructions[1].args, ElementsAre("a"));
 }
 
+TEST(Dockerfile, Heredocs) {
+  Dockerfile df = Parse(
+      "FROM scratch\n"
+      "RUN <<EOF\n"
+      "echo one\n"
+      "echo two\n"
+      "EOF\n"
+      "COPY <<-\"A\" <<B /dst/\n"
+      "\tindented $X\n"
+      "\tA\n"
+      "b\n"
+      "B\n"
+      "RUN cat <<<here-string\n"
+      "CMD [\"x\"]\n");
+  ASSERT_EQ(df.instructions.size(), 5u);
+  const Instruction& run = df.instructions[1];
+  ASSERT_EQ(run.heredocs.size(), 1u);
+  EXPECT_EQ(run.heredocs[0].name, "EOF");
+  EXPECT_EQ(run.heredocs[0].content, "echo one\necho two\n");
+  EXPECT_EQ(run.FindHeredoc("<<EOF"), &run.heredocs[0]);
+  const Instruction& copy = df.instructions[2];
+  EXPECT_EQ(copy.line, 6);
+  ASSERT_EQ(copy.heredocs.size(), 2u);
+  EXPECT_EQ(copy.heredocs[0].content, "indented $X\n");
+  EXPECT_FALSE(copy.heredocs[0].expand);
+  EXPECT_EQ(copy.heredocs[1].content, "b\n");
+  EXPECT_EQ(copy.FindHeredoc("<<-\"A\""), &copy.heredocs[0]);
+  EXPECT_THAT(copy.args, ElementsAre("<<-\"A\"", "<<B", "/dst/"));
+  EXPECT_TRUE(df.instructions[3].heredocs.empty());
+  EXPECT_EQ(df.instructions[4].line, 12);
+  EXPECT_THAT(ErrorOf("FROM scratch\nRUN <<EOF\necho\n"),
+              HasSubstr("Dockerfile:2: unterminated heredoc <<EOF"));
+}
+
 TEST(SplitWords, QuotesAndEscapesStay) {
   EXPECT_THAT(SplitWords("a  \"b c\" 'd e'f g\\ h", '\\'),
               ElementsAre("a", "\"b c\"", "'d e'f", "g\\ h"));

@@ -5,6 +5,7 @@
 //     tmp/<build id>/          one build in progress; removed when it ends
 //       context/               the received build context
 //       m<n>/                  mount points of snapshots the build writes or reads
+//       h<n>/                  the files a COPY or ADD of heredocs copies
 //       empty/                 the empty tree COPY --from a scratch stage reads
 //
 // A tmp/<id> left by a daemon that died mid-build is removed when the service starts (its
