@@ -100,7 +100,7 @@ class CliTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (const std::string& name : made_) Berth({"rm", "-f", name});
+    for (const std::string& name : made_) Berth({"rm", "-f", "-v", name});
     // The images other tests rely on stay.
     for (const std::string image : {"busybox", "other"}) {
       if (Berth({"image", "inspect", image}).exit_code != 0) {
@@ -389,8 +389,9 @@ TEST_F(CliTest, Logs) {
 }
 
 TEST_F(CliTest, InspectContainersAndImages) {
-  const std::string id = RunDetached("insp", {"--restart", "on-failure:2", "-e", "A=b", "-w",
-                                              "/tmp", "-l", "k=v", "busybox", "sleep", "1000"});
+  const std::string id =
+      RunDetached("insp", {"--restart", "on-failure:2", "-e", "A=b", "-w", "/tmp", "-l", "k=v",
+                           "-v", "/data", "busybox", "sleep", "1000"});
   CommandResult r = Berth({"inspect", "insp"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = json::parse(r.out, nullptr, false);
@@ -411,6 +412,10 @@ TEST_F(CliTest, InspectContainersAndImages) {
   EXPECT_TRUE(absl::StrContains(c["Config"]["Env"].dump(), "\"A=b\"")) << c["Config"]["Env"];
   EXPECT_EQ(c["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
   EXPECT_EQ(c["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 2);
+  ASSERT_EQ(c["Mounts"].size(), 1u) << c["Mounts"];
+  EXPECT_EQ(c["Mounts"][0]["Type"], "volume");
+  EXPECT_EQ(c["Mounts"][0]["Destination"], "/data");
+  EXPECT_EQ(c["Mounts"][0]["RW"], true);
   // Docker's key order.
   EXPECT_TRUE(absl::StartsWith(r.out, "[\n    {\n        \"Id\": ")) << r.out.substr(0, 40);
 

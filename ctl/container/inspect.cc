@@ -1,5 +1,6 @@
 #include "ctl/container/inspect.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -18,6 +19,8 @@ using ojson = nlohmann::ordered_json;
 
 // "true" on a container made with -i (ctl/container_api.h keeps the same key).
 constexpr char kLabelOpenStdin[] = "berth.io/open-stdin";
+// The volumes a container mounts, comma-separated (ctl/volume_api.h keeps the same key).
+constexpr char kLabelVolumes[] = "berth.io/volumes";
 
 std::string Label(const berth::services::containers::v1::Container& c, const std::string& key) {
   auto it = c.labels().find(key);
@@ -71,6 +74,59 @@ std::string User(const json& user) {
   const int64_t uid = Int(At(user, {"uid"})), gid = Int(At(user, {"gid"}));
   if (uid == 0 && gid == 0) return "";
   return absl::StrCat(uid, ":", gid);
+}
+
+// Docker's Mounts: volumes (bound from <root>/volumes/…/<name>/_data) and binds; tmpfs mounts
+// are HostConfig.Tmpfs, and the defaults (/proc, /dev…) are not listed, as in Docker.
+ojson Mounts(const json& spec, const std::string& volume_label) {
+  std::vector<std::string> volumes;
+  for (size_t start = 0; start < volume_label.size();) {
+    const size_t comma = std::min(volume_label.find(',', start), volume_label.size());
+    if (comma > start) volumes.push_back(volume_label.substr(start, comma - start));
+    start = comma + 1;
+  }
+  ojson out = ojson::array();
+  const json& mounts = At(spec, {"mounts"});
+  if (!mounts.is_array()) return out;
+  for (const json& m : mounts) {
+    if (At(m, {"type"}) != json("bind")) continue;
+    const std::vector<std::string> options = Strings(At(m, {"options"}));
+    const auto has = [&](const char* o) {
+      return std::find(options.begin(), options.end(), o) != options.end();
+    };
+    std::string propagation;
+    for (const char* p : {"rprivate", "private", "rshared", "shared", "rslave", "slave"}) {
+      if (has(p)) propagation = p;
+    }
+    const std::string source = At(m, {"source"}).is_string() ? m["source"].get<std::string>() : "";
+    const std::string dest =
+        At(m, {"destination"}).is_string() ? m["destination"].get<std::string>() : "";
+    std::string name;
+    if (const size_t slash = source.rfind('/');
+        slash != std::string::npos && source.substr(slash + 1) == "_data" && slash > 0) {
+      const size_t before = source.rfind('/', slash - 1);
+      name = source.substr(before + 1, slash - before - 1);
+      if (std::find(volumes.begin(), volumes.end(), name) == volumes.end()) name.clear();
+    }
+    if (!name.empty()) {
+      out.push_back({{"Type", "volume"},
+                     {"Name", name},
+                     {"Source", source},
+                     {"Destination", dest},
+                     {"Driver", "local"},
+                     {"Mode", ""},
+                     {"RW", !has("ro")},
+                     {"Propagation", ""}});
+    } else {
+      out.push_back({{"Type", "bind"},
+                     {"Source", source},
+                     {"Destination", dest},
+                     {"Mode", ""},
+                     {"RW", !has("ro")},
+                     {"Propagation", propagation}});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -190,7 +246,7 @@ ojson ContainerInspect(const InspectInput& in) {
         {"NanoCpus", period > 0 ? quota * 1'000'000'000 / period : 0},
         {"PidsLimit", pids_limit > 0 ? ojson(pids_limit) : ojson(nullptr)}}},
       {"GraphDriver", {{"Name", c.snapshotter()}, {"Data", {{"SnapshotKey", c.snapshot_key()}}}}},
-      {"Mounts", ojson::array()},
+      {"Mounts", Mounts(spec, Label(c, kLabelVolumes))},
       {"Config", std::move(config)},
       {"NetworkSettings",
        {{"IPAddress", ""}, {"Ports", ojson::object()}, {"Networks", ojson::object()}}},

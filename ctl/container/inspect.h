@@ -1,7 +1,7 @@
 // `inspect` of a container: the record, its spec and its state shaped as Docker's
 // ContainerJSON, with Docker's key order, so that scripts written for `docker inspect` (and
-// --format '{{.State.Status}}') work. What berth has no notion of yet (networks, volumes)
-// is present and empty.
+// --format '{{.State.Status}}') work. Mounts lists volumes and binds; NetworkSettings is
+// present and empty.
 #ifndef BERTH_CTL_CONTAINER_INSPECT_H_
 #define BERTH_CTL_CONTAINER_INSPECT_H_
 

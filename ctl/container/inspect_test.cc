@@ -23,6 +23,7 @@ InspectInput Example() {
   (*c.mutable_labels())[kLabelRestartPolicy] = "on-failure:3";
   (*c.mutable_labels())[kLabelRestartCount] = "2";
   (*c.mutable_labels())[kLabelStopSignal] = "SIGINT";
+  (*c.mutable_labels())["berth.io/volumes"] = "vol1";
   const json spec = {
       {"hostname", "4f1e2d3c4b5a"},
       {"root", {{"readonly", true}}},
@@ -34,7 +35,15 @@ InspectInput Example() {
         {"user", {{"uid", 1000}, {"gid", 1000}}}}},
       {"mounts",
        {{{"destination", "/dev"}, {"type", "tmpfs"}},
-        {{"destination", "/run"}, {"type", "tmpfs"}, {"options", {"rw", "size=64m"}}}}},
+        {{"destination", "/run"}, {"type", "tmpfs"}, {"options", {"rw", "size=64m"}}},
+        {{"destination", "/data"},
+         {"type", "bind"},
+         {"source", "/var/lib/berth/volumes/default/vol1/_data"},
+         {"options", {"rbind", "rprivate"}}},
+        {{"destination", "/etc/conf"},
+         {"type", "bind"},
+         {"source", "/srv/conf"},
+         {"options", {"rbind", "rprivate", "ro"}}}}},
       {"linux",
        {{"resources",
          {{"memory", {{"limit", 67108864}}},
@@ -83,6 +92,11 @@ TEST(ContainerInspect, RunningContainer) {
   EXPECT_EQ(j["HostConfig"]["Tmpfs"], json({{"/run", "rw,size=64m"}}));
   EXPECT_EQ(j["HostConfig"]["Runtime"], "berth-runtime");
   EXPECT_EQ(j["GraphDriver"]["Name"], "overlayfs");
+  EXPECT_EQ(j["Mounts"], json::parse(R"([
+      {"Type": "volume", "Name": "vol1", "Source": "/var/lib/berth/volumes/default/vol1/_data",
+       "Destination": "/data", "Driver": "local", "Mode": "", "RW": true, "Propagation": ""},
+      {"Type": "bind", "Source": "/srv/conf", "Destination": "/etc/conf", "Mode": "", "RW": false,
+       "Propagation": "rprivate"}])"));
 }
 
 TEST(ContainerInspect, ExitedContainerAndDockerKeyOrder) {
