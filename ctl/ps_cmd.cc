@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "ctl/commands.h"
 #include "ctl/container/format.h"
+#include "ctl/container/labels.h"
 #include "ctl/container/names.h"
 #include "ctl/container/ps_filter.h"
 #include "ctl/container/template.h"
@@ -63,7 +64,8 @@ json Item(Client& client, ImageCache& images, const ContainerView& v, const PsFl
       {"Command", PsCommand(Args(v), f.no_trunc)},
       {"CreatedAt", absl::FormatTime("%Y-%m-%d %H:%M:%S %z %Z", created, absl::LocalTimeZone())},
       {"RunningFor", Ago(created, now)},
-      {"Ports", ""},
+      // The addresses the daemon bound for -p, while the container runs.
+      {"Ports", v.running() ? LabelOf(v.record, kLabelPublishedPorts) : ""},
       {"State", StateName(v.state.status)},
       {"Status", StatusText(v.state, now)},
       {"Size", size},

@@ -129,6 +129,30 @@ ojson Mounts(const json& spec, const std::string& volume_label) {
   return out;
 }
 
+// Docker's NetworkSettings.Ports from the daemon's "127.0.0.1:8080->80/tcp, …":
+// {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}.
+ojson Ports(const std::string& published) {
+  ojson out = ojson::object();
+  size_t start = 0;
+  while (start < published.size()) {
+    size_t end = published.find(',', start);
+    if (end == std::string::npos) end = published.size();
+    std::string one = published.substr(start, end - start);
+    start = end + 1;
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    const size_t arrow = one.find("->");
+    if (arrow == std::string::npos) continue;
+    const std::string host = one.substr(0, arrow), inside = one.substr(arrow + 2);
+    const size_t colon = host.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string ip = host.substr(0, colon);
+    if (ip.size() > 1 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+    if (!out.contains(inside)) out[inside] = ojson::array();
+    out[inside].push_back({{"HostIp", ip}, {"HostPort", host.substr(colon + 1)}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string InspectTime(const absl::optional<absl::Time>& t) {
@@ -233,7 +257,7 @@ ojson ContainerInspect(const InspectInput& in) {
       {"Platform", "linux"},
       {"HostConfig",
        {{"LogConfig", {{"Type", "json-file"}, {"Config", ojson::object()}}},
-        {"NetworkMode", "none"},
+        {"NetworkMode", Label(c, kLabelNetwork).empty() ? "default" : Label(c, kLabelNetwork)},
         {"RestartPolicy",
          {{"Name", policy.ok() ? kPolicyNames[static_cast<int>(policy->mode)] : "no"},
           {"MaximumRetryCount", policy.ok() ? policy->max_retries : 0}}},
@@ -249,7 +273,9 @@ ojson ContainerInspect(const InspectInput& in) {
       {"Mounts", Mounts(spec, Label(c, kLabelVolumes))},
       {"Config", std::move(config)},
       {"NetworkSettings",
-       {{"IPAddress", ""}, {"Ports", ojson::object()}, {"Networks", ojson::object()}}},
+       {{"IPAddress", ""},
+        {"Ports", running ? Ports(Label(c, kLabelPublishedPorts)) : ojson::object()},
+        {"Networks", ojson::object()}}},
   };
 }
 

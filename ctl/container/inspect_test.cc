@@ -24,6 +24,8 @@ InspectInput Example() {
   (*c.mutable_labels())[kLabelRestartCount] = "2";
   (*c.mutable_labels())[kLabelStopSignal] = "SIGINT";
   (*c.mutable_labels())["berth.io/volumes"] = "vol1";
+  (*c.mutable_labels())[kLabelPublishedPorts] = "127.0.0.1:8080->80/tcp, [::1]:8081->80/tcp";
+  (*c.mutable_labels())[kLabelNetwork] = "none";
   const json spec = {
       {"hostname", "4f1e2d3c4b5a"},
       {"root", {{"readonly", true}}},
@@ -92,6 +94,9 @@ TEST(ContainerInspect, RunningContainer) {
   EXPECT_EQ(j["HostConfig"]["Tmpfs"], json({{"/run", "rw,size=64m"}}));
   EXPECT_EQ(j["HostConfig"]["Runtime"], "berth-runtime");
   EXPECT_EQ(j["GraphDriver"]["Name"], "overlayfs");
+  EXPECT_EQ(j["HostConfig"]["NetworkMode"], "none");
+  EXPECT_EQ(j["NetworkSettings"]["Ports"], json::parse(R"({"80/tcp": [
+      {"HostIp": "127.0.0.1", "HostPort": "8080"}, {"HostIp": "::1", "HostPort": "8081"}]})"));
   EXPECT_EQ(j["Mounts"], json::parse(R"([
       {"Type": "volume", "Name": "vol1", "Source": "/var/lib/berth/volumes/default/vol1/_data",
        "Destination": "/data", "Driver": "local", "Mode": "", "RW": true, "Propagation": ""},
