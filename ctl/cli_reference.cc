@@ -274,7 +274,7 @@ _berth() {
       if [[ "$w" != *=* ]] && { _berth_takes_value "$path" "$w" || _berth_takes_value "" "$w"; }; then
         case "$w" in
           -H|--host|-n|--namespace|--tlscacert|--tlscert|--tlskey)
-            if _berth_takes_value "" "$w" && ! _berth_takes_value "$path" "$w"; then
+            if [ -z "$path" ] || ! _berth_takes_value "$path" "$w"; then
               global+=("$w" "${COMP_WORDS[i+1]}")
             fi ;;
         esac

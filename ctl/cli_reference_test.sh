@@ -39,4 +39,15 @@ expect prune berth image pr
 expect ls berth container l
 expect --force berth -n x container prune --fo
 expect df berth system ""
+# The daemon and namespace of the command line are the ones asked for operands: a fake berth
+# on PATH says what it was given.
+fake="$(mktemp -d)"
+trap 'rm -rf "$fake"' EXIT
+cat >"$fake/berth" <<'FAKE'
+#!/bin/bash
+echo "asked-$(echo "$@" | tr ' {}.' '____')"
+FAKE
+chmod +x "$fake/berth"
+PATH="$fake:$PATH" expect "asked--H_unix:///x_sock_-n_ns_ps_-a_--format____Names__" \
+  berth -H unix:///x.sock -n ns stop ""
 echo PASS
