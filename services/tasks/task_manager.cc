@@ -170,10 +170,13 @@ std::string TaskManager::TaskDir(const std::string& ns, const std::string& id) c
   return path::Join(path::Join(config_.state, "tasks"), path::Join(ns, id));
 }
 
-std::string TaskManager::SocketPath(const std::string& ns, const std::string& id) const {
-  // Namespaces and ids may be long; a hash of both keeps the path within sun_path.
+std::string TaskManager::SocketPath(const std::string& ns, const std::string& id,
+                                    const std::string& nonce) const {
+  // Namespaces and ids may be long; a hash keeps the path within sun_path. The nonce makes
+  // each task's socket its own: an old shim on its way out unlinks its path, which must never
+  // be the next task's.
   return path::Join(path::Join(config_.state, "s"),
-                    Sha256Of(absl::StrCat(ns, "/", id)).hex().substr(0, 24));
+                    Sha256Of(absl::StrCat(ns, "/", id, nonce)).hex().substr(0, 24));
 }
 
 std::string TaskManager::LogPath(const std::string& ns, const std::string& id) const {
@@ -370,7 +373,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   task->ns = ns;
   task->id = id;
   task->dir = TaskDir(ns, id);
-  task->socket = SocketPath(ns, id);
+  task->socket = SocketPath(ns, id, absl::StrCat("/", absl::ToUnixNanos(absl::Now())));
   task->log_path = !req.stdio().log_path().empty() ? req.stdio().log_path() : LogPath(ns, id);
   task->terminal = req.stdio().terminal();
   task->stdin_open = req.stdio().stdin_open();
@@ -803,6 +806,13 @@ absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
   } else {
     out.set_exit_status(255);  // the shim died with the container; nobody saw the end
   }
+  // On the record before the task disappears, so that whoever finds no task finds the exit.
+  if (t->managed) {
+    SetLabels(ns, id,
+              {{kPublishedPortsLabel, ""},
+               {kExitStatusLabel, absl::StrCat(out.exit_status())},
+               {kExitedAtLabel, Rfc3339(services::FromProto(out.exited_at()))}});
+  }
   {
     absl::MutexLock l(&mu_);
     auto it = tasks_.find({ns, id});
@@ -820,12 +830,6 @@ absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
   ev.set_exit_status(out.exit_status());
   *ev.mutable_exited_at() = out.exited_at();
   publisher_.Publish(ns, "/tasks/delete", ev);
-  if (t->managed) {
-    SetLabels(ns, id,
-              {{kPublishedPortsLabel, ""},
-               {kExitStatusLabel, absl::StrCat(out.exit_status())},
-               {kExitedAtLabel, Rfc3339(services::FromProto(out.exited_at()))}});
-  }
   return out;
 }
 

@@ -126,7 +126,8 @@ class TaskManager {
 
  private:
   std::string TaskDir(const std::string& ns, const std::string& id) const;
-  std::string SocketPath(const std::string& ns, const std::string& id) const;
+  std::string SocketPath(const std::string& ns, const std::string& id,
+                         const std::string& nonce = "") const;
   absl::StatusOr<std::string> ResolveRuntime(const std::string& name) const;
   absl::Status LaunchShim(const Task& task, const std::string& runtime);
   std::shared_ptr<ShimConnection> Connect(const std::shared_ptr<Task>& task);
