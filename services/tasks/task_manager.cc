@@ -170,6 +170,13 @@ std::string TaskManager::TaskDir(const std::string& ns, const std::string& id) c
   return path::Join(path::Join(config_.state, "tasks"), path::Join(ns, id));
 }
 
+absl::Mutex* TaskManager::ContainerLock(const std::string& ns, const std::string& id) {
+  absl::MutexLock l(&mu_);
+  std::unique_ptr<absl::Mutex>& m = container_locks_[{ns, id}];
+  if (m == nullptr) m = std::make_unique<absl::Mutex>();
+  return m.get();
+}
+
 std::string TaskManager::SocketPath(const std::string& ns, const std::string& id,
                                     const std::string& nonce) const {
   // Namespaces and ids may be long; a hash keeps the path within sun_path. The nonce makes
@@ -354,6 +361,8 @@ void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e)
 absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
                                              const tpb::CreateTaskRequest& req) {
   const std::string& id = req.container_id();
+  // One Create or Delete per container at a time: they share its task directory.
+  absl::MutexLock container_lock(ContainerLock(ns, id));
   if (config_.shim.empty()) return absl::FailedPreconditionError(config_.shim_error);
   ASSIGN_OR_RETURN(cpb::Container container, GetContainer(ns, id));
   if (container.spec().empty()) {
@@ -786,6 +795,7 @@ absl::StatusOr<tpb::WaitResponse> TaskManager::Wait(const std::string& ns, const
 
 absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
                                                         const std::string& id) {
+  absl::MutexLock container_lock(ContainerLock(ns, id));
   ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
   tpb::DeleteResponse out;
   out.set_container_id(id);

@@ -125,6 +125,8 @@ class TaskManager {
   const events::Publisher& publisher() const { return publisher_; }
 
  private:
+  // Serializes Create and Delete of one container's task (they share its directory).
+  absl::Mutex* ContainerLock(const std::string& ns, const std::string& id);
   std::string TaskDir(const std::string& ns, const std::string& id) const;
   std::string SocketPath(const std::string& ns, const std::string& id,
                          const std::string& nonce = "") const;
@@ -169,6 +171,8 @@ class TaskManager {
 
   absl::Mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<absl::Mutex>> container_locks_
+      ABSL_GUARDED_BY(mu_);
 
   absl::Mutex work_mu_;
   std::vector<Work> work_ ABSL_GUARDED_BY(work_mu_);
