@@ -210,6 +210,13 @@ def versions():
     return out
 
 
+def dumps(results):
+    """Indented JSON, except the raw rounds (thousands of shims), kept on one line."""
+    head = json.dumps({k: v for k, v in results.items() if k != "raw"}, indent=1)
+    return head[:-2] + ',\n "raw": ' + json.dumps(results.get("raw", {}),
+                                                 separators=(",", ":")) + "\n}\n"
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     p.add_argument("--quick", action="store_true", help="fewer rounds and containers (<10 min)")
@@ -303,7 +310,7 @@ def main(argv):
     name = args.name or (datetime.date.today().isoformat() + ("-quick" if args.quick else ""))
     base = os.path.join(args.out, name)
     with open(base + ".json", "w") as f:
-        json.dump(results, f, indent=1)
+        f.write(dumps(results))
     pngs = report.plots(base + ".json", base)
     with open(base + ".md", "w") as f:
         f.write(report.markdown(results, [os.path.basename(p) for p in pngs]))

@@ -184,13 +184,16 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=30.0):
 
 # ---- memory ----
 
+KEPT = ("Rss", "Pss", "Anonymous", "Shared_Clean", "Private_Clean", "Private_Dirty", "Swap")
+
+
 def memory_kb(pid):
-    """{'Rss','Pss','Anonymous',...} in kB from /proc/PID/smaps_rollup, plus 'Threads'."""
+    """KEPT fields in kB from /proc/PID/smaps_rollup, plus 'Threads'."""
     fields = {}
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:
             parts = line.split()
-            if len(parts) == 3 and parts[2] == "kB":
+            if len(parts) == 3 and parts[2] == "kB" and parts[0].rstrip(":") in KEPT:
                 fields[parts[0].rstrip(":")] = int(parts[1])
     fields["Threads"] = len(os.listdir("/proc/%d/task" % pid))
     return fields
