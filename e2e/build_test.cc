@@ -183,7 +183,13 @@ class BuildTest : public ::testing::Test {
       EXPECT_THAT(line, Not(HasSubstr(tmp_.path()))) << "leaked mount";
       EXPECT_THAT(line, Not(HasSubstr(daemon_->root() + "/build"))) << "leaked mount";
     }
-    CommandResult r = RunCommand({"/bin/ls", "-A", daemon_->root() + "/build/tmp"});
+    // A finished build's directory is removed just after it answers.
+    CommandResult r;
+    for (int i = 0; i < 50; ++i) {
+      r = RunCommand({"/bin/ls", "-A", daemon_->root() + "/build/tmp"});
+      if (r.out.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
     EXPECT_EQ(r.out, "") << "leftover build directories";
   }
 

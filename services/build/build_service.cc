@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <sys/mount.h>
 
+#include <cstdio>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -123,11 +125,8 @@ absl::Status BuildService::DoBuild(
   params.work_dir = ::berth::build::WorkDir(config_.root, params.build_id);
   params.context_dir = ::berth::build::ContextDir(params.work_dir);
   RETURN_IF_ERROR(sys::MkdirAll(params.context_dir, 0700));
-  absl::Cleanup drop_work = [&] {
-    if (absl::Status st = ::berth::snapshotter::RemoveAll(params.work_dir); !st.ok()) {
-      spdlog::warn("build {}: {}", params.build_id, std::string(st.message()));
-    }
-  };
+  // Removed after the answer (a context of many files takes a while to delete).
+  absl::Cleanup drop_work = [&] { RemoveLater(params.work_dir); };
 
   // The context: a tar, extracted as it arrives (an empty stream is an empty context).
   pb::BuildResponse progress;
@@ -196,6 +195,29 @@ absl::Status BuildService::DoBuild(
   *done.mutable_result()->mutable_manifest() = result.manifest;
   stream->Write(done);
   return absl::OkStatus();
+}
+
+BuildService::~BuildService() {
+  absl::MutexLock l(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &removing_));
+}
+
+void BuildService::RemoveLater(const std::string& dir) {
+  // Renamed first, so that the build's directory is gone at once; the files go on a thread.
+  const std::string trash = dir + ".rm";
+  const std::string target = ::rename(dir.c_str(), trash.c_str()) == 0 ? trash : dir;
+  {
+    absl::MutexLock l(&mu_);
+    ++removing_;
+  }
+  std::thread([this, target] {
+    if (absl::Status st = ::berth::snapshotter::RemoveAll(target); !st.ok()) {
+      spdlog::warn("build: {}", std::string(st.message()));
+    }
+    absl::MutexLock l(&mu_);
+    --removing_;
+  }).detach();
 }
 
 void BuildService::CleanOrphans(Backend& b) {

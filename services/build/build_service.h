@@ -25,6 +25,9 @@ struct BuildServiceConfig {
 class BuildService final : public ::berth::services::build::v1::Build::Service {
  public:
   // Opens the cache and removes what builds interrupted by a crash left in <root>/build/tmp.
+  // Waits for the removal of finished builds' directories.
+  ~BuildService() override;
+
   static absl::StatusOr<std::unique_ptr<BuildService>> Create(
       BuildServiceConfig config, ::berth::build::ChannelSource channels);
 
@@ -52,6 +55,9 @@ class BuildService final : public ::berth::services::build::v1::Build::Service {
 
   absl::Mutex mu_;
   std::set<std::string> running_ ABSL_GUARDED_BY(mu_);  // ids of builds in progress
+  int removing_ ABSL_GUARDED_BY(mu_) = 0;               // directories being removed
+
+  void RemoveLater(const std::string& dir);
 
   const BuildServiceConfig config_;
   const ::berth::build::ChannelSource channels_;
