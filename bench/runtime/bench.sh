@@ -19,7 +19,9 @@ if [[ "${BENCH_INNER:-}" != 1 ]]; then
   trap 'rm -rf "$tmp"' EXIT
   # Not bazel-bin/: that link follows whichever configuration was built last.
   cp -L bazel-out/k8-opt/bin/runtime/berth-runtime "$tmp/berth-runtime"
-  exec env BENCH_INNER=1 BENCH_TMP="$tmp" unshare --mount --propagation private "$0" "$N"
+  # Not exec: the EXIT trap above must run once the inner part is done, or the temp dir stays.
+  env BENCH_INNER=1 BENCH_TMP="$tmp" unshare --mount --propagation private "$0" "$N"
+  exit
 fi
 
 tmp=$BENCH_TMP
