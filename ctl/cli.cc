@@ -113,6 +113,7 @@ int Main(int argc, char** argv) {
   AddContainerCommand(app, &run);
   AddImageGroupCommands(app, &run);
   AddSystemCommand(app, &run);
+  AddSystemCheckCommand(*app.get_subcommand("system"), &run);
   AddCompletionCommand(app, &run);
   AddDocsCommand(app, &run);
 

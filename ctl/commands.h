@@ -71,6 +71,8 @@ void AddContainerPruneCommand(CLI::App& container, Run* run);
 void AddImagePruneCommand(CLI::App& app, Run* run);
 void AddSystemDfCommand(CLI::App& system, Run* run);
 void AddSystemPruneCommand(CLI::App& system, Run* run);
+// system check [--fix] (check_cmd.cc).
+void AddSystemCheckCommand(CLI::App& system, Run* run);
 
 }  // namespace berth::ctl
 

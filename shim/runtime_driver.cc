@@ -1,19 +1,66 @@
 #include "shim/runtime_driver.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/syscall.h"
 #include "common/unique_fd.h"
 
 namespace berth::shim {
+namespace {
+
+// Waits for `pid` until `deadline`: on its pidfd where the kernel has pidfd_open (5.3+), else
+// polling every 10 ms. The shim has one thread, so it never waits unboundedly for a runtime.
+// DEADLINE_EXCEEDED when the time is up (the process is left running).
+absl::Status WaitUntil(pid_t pid, int* status, absl::Time deadline) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  UniqueFd guard(pidfd >= 0 ? pidfd : -1);
+  for (;;) {
+    const pid_t r = ::waitpid(pid, status, WNOHANG);
+    if (r == pid) return absl::OkStatus();
+    if (r < 0 && errno != EINTR) return ErrnoStatus("waitpid(runtime)", errno);
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("");
+    if (guard.valid()) {
+      pollfd p{guard.get(), POLLIN, 0};
+      const int64_t ms = std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60'000);
+      ::poll(&p, 1, static_cast<int>(ms));
+    } else {
+      absl::SleepFor(std::min(left, absl::Milliseconds(10)));
+    }
+  }
+}
+
+}  // namespace
+
+absl::Duration RuntimeTimeout() {
+  static const absl::Duration timeout = [] {
+    const char* env = ::getenv("BERTH_RUNTIME_TIMEOUT");
+    absl::Duration d;
+    double seconds = 0;
+    if (env != nullptr && absl::ParseDuration(env, &d) && d > absl::ZeroDuration()) return d;
+    if (env != nullptr && absl::SimpleAtod(env, &seconds) && seconds > 0) {
+      return absl::Seconds(seconds);
+    }
+    return kDefaultRuntimeTimeout;
+  }();
+  return timeout;
+}
 
 absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int stdout_fd,
                                 int stderr_fd) {
@@ -24,6 +71,8 @@ absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoStatus("fork(runtime)", errno);
   if (pid == 0) {
+    // Its own process group, so that a runtime that hangs goes with whatever it started.
+    ::setpgid(0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -34,10 +83,22 @@ absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int
     ::execv(argv[0], argv.data());
     _exit(127);
   }
+  ::setpgid(pid, pid);  // as the child does: whichever runs first
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoStatus("waitpid(runtime)", errno);
+  const absl::Duration timeout = timeout_ > absl::ZeroDuration() ? timeout_ : RuntimeTimeout();
+  absl::Status waited = WaitUntil(pid, &status, absl::Now() + timeout);
+  if (absl::IsDeadlineExceeded(waited)) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return absl::DeadlineExceededError(
+        absl::StrCat("runtime ", binary_, " ", args[7], ": did not finish within ",
+                     absl::FormatDuration(timeout),
+                     ", so it was killed (BERTH_RUNTIME_TIMEOUT in berthd's environment sets "
+                     "the limit)"));
   }
+  if (!waited.ok()) return waited;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
   std::string why = LastLoggedError();
   if (why.empty()) {
@@ -72,6 +133,10 @@ absl::StatusOr<pid_t> RuntimeDriver::Create(const std::string& id, const std::st
   if (!console_socket.empty()) args.insert(args.end(), {"--console-socket", console_socket});
   args.push_back(id);
   absl::Status st = Run(std::move(args), stdin_fd, stdout_fd, stderr_fd);
+  if (absl::IsDeadlineExceeded(st)) {
+    // A create cut short may have left the container half made.
+    Delete(id, /*force=*/true).IgnoreError();
+  }
   if (!st.ok()) return st;
   return ReadPid(pid_file);
 }

@@ -14,6 +14,8 @@
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "services/build/build_service.h"
+#include "services/check/check_service.h"
+#include "services/check/checker.h"
 #include "services/containers/containers_service.h"
 #include "services/content/content_service.h"
 #include "services/content/local/local_store.h"
@@ -357,6 +359,27 @@ const std::vector<ServiceDef>& ServiceDefs() {
               .default_snapshotter = ctx.config.snapshotter,
               .runtime = ctx.config.default_runtime},
              [channels](const std::string& name) { return channels->Get(name); });
+       }},
+      {"check", "berth.services.check.v1.Check",
+       [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         // Like images, it reads the root's metadata and content store in this process.
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
+         ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
+                          ctx.shared->Content(ctx.config.root));
+         ::berth::check::CheckerConfig cc{.root = ctx.config.root,
+                                          .state = ctx.config.state,
+                                          .default_snapshotter = ctx.config.snapshotter,
+                                          .started_at = ctx.facts.started_at};
+         for (const SnapshotterInfo& i : ctx.shared->SnapshotterInfos(ctx.config)) {
+           if (i.error.ok()) cc.snapshotters.push_back(i.name);
+         }
+         Channels* channels = ctx.channels;
+         auto checker = std::make_shared<::berth::check::Checker>(
+             std::move(cc), md, store,
+             [channels](const std::string& name) { return channels->Get(name); });
+         return std::make_unique<services::CheckService>(
+             std::move(checker), [channels] { return channels->Get("check") != nullptr; });
        }},
   };
   return *defs;

@@ -7,12 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "berth/events/v1/events.pb.h"
 #include "berth/services/containers/v1/containers.grpc.pb.h"
@@ -96,6 +101,58 @@ std::string LabelOr(const cpb::Container& c, const std::string& key, const std::
   return it == c.labels().end() ? def : it->second;
 }
 
+// Whether the shim whose pid a task directory records still runs (a zombie does not).
+bool ShimAlive(const std::string& task_dir) {
+  int pid = 0;
+  absl::StatusOr<std::string> text = sys::ReadFile(path::Join(task_dir, "shim.pid"));
+  if (!text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 0) {
+    return false;
+  }
+  absl::StatusOr<std::string> stat = sys::ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t close = stat.ok() ? stat->rfind(')') : std::string::npos;
+  if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] == 'Z') {
+    return false;
+  }
+  absl::StatusOr<std::string> cmdline = sys::ReadFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  return cmdline.ok() && path::Base(cmdline->substr(0, cmdline->find('\0'))) == "berth-shim";
+}
+
+// Where cgroup2 is mounted (the last such line of mountinfo wins); empty when it is not.
+std::string Cgroup2Mount() {
+  absl::StatusOr<std::string> text = sys::ReadFile("/proc/self/mountinfo");
+  std::string found;
+  for (absl::string_view line : absl::StrSplit(text.value_or(""), '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() >= 5 && dash != f.end() && dash + 1 != f.end() && *(dash + 1) == "cgroup2") {
+      found = std::string(f[4]);
+    }
+  }
+  return found;
+}
+
+bool CgroupPopulated(const std::string& dir) {
+  absl::StatusOr<std::string> events = sys::ReadFile(path::Join(dir, "cgroup.events"));
+  return events.ok() && absl::StrContains(*events, "populated 1");
+}
+
+// Kills every process in the cgroup `dir` and removes it, waiting up to 5 s for them to go.
+void KillCgroup(const std::string& dir) {
+  if (CgroupPopulated(dir) &&
+      !sys::WriteFileAtomic(path::Join(dir, "cgroup.kill"), "1", 0644).ok()) {
+    // No cgroup.kill (before Linux 5.14): each process by hand.
+    for (absl::string_view pid :
+         absl::StrSplit(sys::ReadFile(path::Join(dir, "cgroup.procs")).value_or(""), '\n',
+                        absl::SkipEmpty())) {
+      if (int p = 0; absl::SimpleAtoi(pid, &p) && p > 0) ::kill(p, SIGKILL);
+    }
+  }
+  for (int i = 0; i < 250 && CgroupPopulated(dir); ++i) absl::SleepFor(absl::Milliseconds(20));
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    spdlog::warn("removing cgroup {}: {}", dir, std::strerror(errno));
+  }
+}
+
 }  // namespace
 
 absl::Status ResolveUser(const std::string& rootfs, nlohmann::json& process) {
@@ -162,6 +219,7 @@ TaskManager::~TaskManager() {
     tasks.swap(tasks_);
   }
   for (auto& [key, t] : tasks) {
+    t->shim_released = true;
     if (t->shim) t->shim->Close();
   }
 }
@@ -319,8 +377,15 @@ std::shared_ptr<ShimConnection> TaskManager::Connect(const std::shared_ptr<Task>
       [this, weak](const v1::Event& e) {
         if (std::shared_ptr<Task> t = weak.lock()) OnEvent(t, e);
       },
-      [weak] {
-        if (std::shared_ptr<Task> t = weak.lock()) t->init_exited = true;
+      [this, weak] {
+        std::shared_ptr<Task> t = weak.lock();
+        if (t == nullptr) return;
+        t->init_exited = true;
+        if (t->shim_released) return;
+        // Killed, or crashed: cleaning up calls services, which a reader thread must not.
+        Post([this, weak] {
+          if (std::shared_ptr<Task> gone = weak.lock()) ShimGone(gone);
+        });
       });
   if (!c.ok()) {
     spdlog::warn("task {}/{}: {}", task->ns, task->id, std::string(c.status().message()));
@@ -338,7 +403,10 @@ void TaskManager::OnEvent(const std::shared_ptr<Task>& task, const v1::Event& e)
     x.set_exit_status(e.exit().exit_status());
     services::ToProto(FromNanos(e.exit().exited_at_unix_nano()), x.mutable_exited_at());
     const bool init = e.exit().exec_id().empty();
-    if (init) task->init_exited = true;
+    if (init) {
+      task->init_exited = true;
+      task->exit_reported = true;
+    }
     const std::string ns = task->ns, id = task->id;
     const uint32_t status = e.exit().exit_status();
     const bool managed = task->managed;
@@ -399,6 +467,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(const std::string& ns,
   bool ok = false;
   auto undo = [&] {
     if (ok) return;
+    task->shim_released = true;
     if (task->shim) {
       v1::Request down;
       down.mutable_shutdown()->set_now(true);
@@ -675,11 +744,13 @@ void TaskManager::CleanUp(Task& task) {
   if (!task.socket.empty()) sys::RemoveIfExists(task.socket).IgnoreError();
   const std::string rootfs = path::Join(task.dir, "rootfs");
   if (task.rootfs_mounted) {
+    // EINVAL: not mounted; ENOENT: gone already (a removal that a crash cut short).
+    auto unmounted = [](const absl::Status& st) {
+      return st.ok() || absl::IsInvalidArgument(st) || absl::IsNotFound(st);
+    };
     absl::Status st = snapshotter::Unmount(rootfs);
-    if (!st.ok() && st.code() != absl::StatusCode::kInvalidArgument) {  // EINVAL: not mounted
-      st = snapshotter::Unmount(rootfs, /*detach=*/true);
-    }
-    if (!st.ok() && st.code() != absl::StatusCode::kInvalidArgument) {
+    if (!unmounted(st)) st = snapshotter::Unmount(rootfs, /*detach=*/true);
+    if (!unmounted(st)) {
       // Never delete through a mount that is still there: that would empty the container's
       // snapshot. Leave the directory for the next attempt.
       spdlog::error("task {}: cannot unmount {}: {}", task.id, rootfs, std::string(st.message()));
@@ -797,19 +868,60 @@ absl::StatusOr<tpb::DeleteResponse> TaskManager::Delete(const std::string& ns,
                                                         const std::string& id) {
   absl::MutexLock container_lock(ContainerLock(ns, id));
   ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  // One delete at a time (a client's `rm -f` meets the daemon's own after the exit of a
+  // managed container); the later one finds the task gone.
+  absl::MutexLock deleting(&t->delete_mu);
+  {
+    absl::MutexLock l(&mu_);
+    auto it = tasks_.find({ns, id});
+    if (it == tasks_.end() || it->second != t) {
+      return absl::NotFoundError(
+          absl::StrCat("the task of container ", id, " was deleted meanwhile"));
+    }
+  }
   tpb::DeleteResponse out;
   out.set_container_id(id);
   if (t->shim != nullptr && !t->shim->closed()) {
     v1::Request del;
     del.mutable_delete_()->set_exec_id("");
-    ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(del));
-    out.set_pid(r.response.delete_().pid());
-    out.set_exit_status(r.response.delete_().exit_status());
-    services::ToProto(FromNanos(r.response.delete_().exited_at_unix_nano()),
-                      out.mutable_exited_at());
+    absl::StatusOr<ShimConnection::Reply> r = t->shim->Call(del);
+    if (absl::IsFailedPrecondition(r.status())) {
+      // A task that was created but never started (its start was cut short, by a crash or
+      // a client that went away) goes as Docker removes a created container: killed first.
+      v1::Request state;
+      state.mutable_state();
+      absl::StatusOr<ShimConnection::Reply> s = t->shim->Call(state);
+      if (s.ok() && s->response.state().status() == v1::STATUS_CREATED) {
+        v1::Request kill;
+        kill.mutable_kill()->set_signal(SIGKILL);
+        kill.mutable_kill()->set_all(true);
+        v1::Request wait;
+        wait.mutable_wait();
+        if (t->shim->Call(kill).ok()) t->shim->Call(wait, nullptr, absl::Seconds(10)).IgnoreError();
+        r = t->shim->Call(del);
+      }
+    }
+    if (r.ok()) {
+      out.set_pid(r->response.delete_().pid());
+      out.set_exit_status(r->response.delete_().exit_status());
+      services::ToProto(FromNanos(r->response.delete_().exited_at_unix_nano()),
+                        out.mutable_exited_at());
+    } else if (absl::IsNotFound(r.status())) {
+      // The shim never created the init: berthd died between starting it and asking.
+      out.set_exit_status(255);
+      services::ToProto(absl::Now(), out.mutable_exited_at());
+    } else {
+      return r.status();
+    }
     v1::Request down;
     down.mutable_shutdown()->set_now(true);
+    t->shim_released = true;
     t->shim->Call(down, nullptr, absl::Seconds(10)).IgnoreError();
+  } else if (!ShimAlive(t->dir)) {
+    // Whatever the dead shim left goes now, whether or not ShimGone got to it.
+    tpb::WaitResponse w = EndOrphan(*t);
+    out.set_exit_status(w.exit_status());
+    *out.mutable_exited_at() = w.exited_at();
   } else if (absl::optional<tpb::WaitResponse> w = ExitFile(path::Join(t->dir, "exit.json"))) {
     out.set_exit_status(w->exit_status());
     *out.mutable_exited_at() = w->exited_at();
@@ -857,6 +969,7 @@ void TaskManager::Recover() {
     return out;
   };
   std::vector<std::pair<std::string, std::string>> exited;
+  std::vector<std::pair<std::shared_ptr<Task>, tpb::WaitResponse>> orphans;
   for (const std::string& ns : entries(base)) {
     for (const std::string& id : entries(path::Join(base, ns))) {
       const std::string dir = path::Join(path::Join(base, ns), id);
@@ -882,10 +995,23 @@ void TaskManager::Recover() {
       task->managed = j.value("managed", false);
       task->networks = j.value("networks", std::vector<std::string>{});
       task->shim = Connect(task);
+      // A live shim that does not answer yet (a busy machine) gets a moment.
+      for (int i = 0; i < 20 && task->shim == nullptr && ShimAlive(dir); ++i) {
+        absl::SleepFor(absl::Milliseconds(100));
+        task->shim = Connect(task);
+      }
       if (task->shim == nullptr) task->init_exited = true;
       {
         absl::MutexLock l(&mu_);
         tasks_[{ns, id}] = task;
+      }
+      if (task->shim == nullptr && !ShimAlive(dir) && !task->gone_handled.exchange(true)) {
+        // Its shim died while berthd was down: end the container now, before anyone looks,
+        // and report the exit once berthd serves.
+        tpb::WaitResponse w = EndOrphan(*task);
+        spdlog::info("task {}/{}: its shim is gone; exit status {}", ns, id, w.exit_status());
+        orphans.emplace_back(task, w);
+        continue;
       }
       absl::StatusOr<tpb::Process> p = State(ns, id, "");
       const bool stopped = !p.ok() || p->status() == tpb::STOPPED || p->status() == tpb::UNKNOWN;
@@ -893,6 +1019,7 @@ void TaskManager::Recover() {
                    task->shim ? (stopped ? "exited" : "running") : "its shim is gone");
       if (stopped) {
         task->init_exited = true;
+        task->exit_reported = true;  // what an exit calls for is done below, once
         if (task->managed) exited.emplace_back(ns, id);
       }
     }
@@ -909,6 +1036,78 @@ void TaskManager::Recover() {
       AfterExit(ns, id, status);
     });
   }
+  for (auto& [task, w] : orphans) {
+    Post([this, task = task, w = w] {
+      for (int i = 0; i < 100 && channels_("containers") == nullptr; ++i) {
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+      ReportExit(task, w);
+    });
+  }
+}
+
+void TaskManager::ShimGone(const std::shared_ptr<Task>& t) {
+  if (t->shim_released || t->gone_handled.exchange(true)) return;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = tasks_.find({t->ns, t->id});
+    if (it == tasks_.end() || it->second != t) return;  // deleted meanwhile
+  }
+  if (ShimAlive(t->dir)) {
+    spdlog::warn("task {}/{}: the connection to its shim broke, but the shim still runs", t->ns,
+                 t->id);
+    return;
+  }
+  const bool reported = t->exit_reported;
+  tpb::WaitResponse w = EndOrphan(*t);
+  spdlog::warn("task {}/{}: its shim died; the container is stopped (exit status {})", t->ns, t->id,
+               w.exit_status());
+  if (!reported) ReportExit(t, w);
+}
+
+void TaskManager::ReportExit(const std::shared_ptr<Task>& t, const tpb::WaitResponse& w) {
+  epb::TaskExit x;
+  x.set_container_id(t->id);
+  if (absl::StatusOr<std::string> pid = sys::ReadFile(path::Join(t->dir, "init.pid")); pid.ok()) {
+    if (uint32_t p = 0; absl::SimpleAtoi(absl::StripAsciiWhitespace(*pid), &p)) x.set_pid(p);
+  }
+  x.set_exit_status(w.exit_status());
+  *x.mutable_exited_at() = w.exited_at();
+  publisher_.Publish(t->ns, "/tasks/exit", x);
+  if (t->managed) AfterExit(t->ns, t->id, w.exit_status());
+}
+
+tpb::WaitResponse TaskManager::EndOrphan(const Task& t) {
+  // The container's cgroup, as its spec names it (berth-runtime's default otherwise).
+  std::string cgroups_path = "/berth/" + t.id;
+  if (absl::StatusOr<std::string> text = sys::ReadFile(path::Join(t.dir, "config.json"));
+      text.ok()) {
+    nlohmann::json spec = nlohmann::json::parse(*text, nullptr, false);
+    if (spec.is_object() && spec.contains("linux") && spec["linux"].is_object() &&
+        spec["linux"].value("cgroupsPath", "") != "") {
+      cgroups_path = spec["linux"]["cgroupsPath"].get<std::string>();
+    }
+  }
+  if (const std::string mount = Cgroup2Mount();
+      !mount.empty() && cgroups_path.find(':') == std::string::npos) {  // not systemd's form
+    const std::string dir = path::Join(mount, cgroups_path);
+    if (dir != path::Clean(mount) && sys::Exists(dir)) KillCgroup(dir);
+  }
+  // What `runtime delete` would have removed: the runtime's record of the container.
+  snapshotter::RemoveAll(path::Join(path::Join(path::Join(config_.state, "runtime"), t.ns), t.id))
+      .IgnoreError();
+  const std::string file = path::Join(t.dir, "exit.json");
+  if (absl::optional<tpb::WaitResponse> w = ExitFile(file)) return *w;
+  tpb::WaitResponse w;
+  w.set_exit_status(128 + SIGKILL);
+  const absl::Time now = absl::Now();
+  services::ToProto(now, w.mutable_exited_at());
+  sys::WriteFileAtomic(file,
+                       absl::StrCat("{\"exit_status\":", w.exit_status(),
+                                    ",\"exited_at\":", absl::ToUnixNanos(now), "}\n"),
+                       0644, sys::Durability::kVolatile)
+      .IgnoreError();
+  return w;
 }
 
 void TaskManager::AfterExit(const std::string& ns, const std::string& id, uint32_t status,

@@ -74,6 +74,11 @@ struct Task {
   std::vector<std::string> networks;     // networks it has endpoints on, in interface order
   std::shared_ptr<ShimConnection> shim;  // null once the shim is gone
   std::atomic<bool> init_exited{false};
+  std::atomic<bool> exit_reported{false};  // the init's exit event arrived from the shim
+  // berthd itself stops the shim (Delete, a failed Create, shutdown): its hanging up is no news.
+  std::atomic<bool> shim_released{false};
+  std::atomic<bool> gone_handled{false};  // ShimGone ran
+  absl::Mutex delete_mu;                  // held by Delete
 };
 
 // Resolves process.user.username ("app", "1000:staff"…, the CLI's --user or the image's
@@ -141,6 +146,18 @@ class TaskManager {
   absl::StatusOr<std::vector<network::Endpoint>> PrepareNetworking(
       Task& task, const ::berth::services::containers::v1::Container& c, nlohmann::json& spec);
   void OnEvent(const std::shared_ptr<Task>& task, const ::berth::shim::v1::Event& event);
+  // The shim of `task` is gone without berthd asking (SIGKILL, a crash): end what it left
+  // (EndOrphan), then report the exit and treat it as one (a managed container's task is
+  // deleted, its rootfs unmounted, its exit recorded). Runs on the worker, never a reader.
+  void ShimGone(const std::shared_ptr<Task>& task);
+  // For a task whose shim is gone: kills what still runs in the container's cgroup (as
+  // `runtime delete --force` would), removes the cgroup and the runtime's state of the
+  // container, and writes exit.json with 137 (SIGKILL) unless the shim wrote the real exit.
+  // Returns the exit.
+  ::berth::services::tasks::v1::WaitResponse EndOrphan(const Task& task);
+  // Publishes the init's exit and, for a managed container, does what its exit calls for.
+  void ReportExit(const std::shared_ptr<Task>& task,
+                  const ::berth::services::tasks::v1::WaitResponse& exit);
 
   absl::StatusOr<::berth::services::containers::v1::Container> GetContainer(const std::string& ns,
                                                                             const std::string& id);
