@@ -141,6 +141,9 @@ CliDaemon::CliDaemon(const std::string& tag, CliDaemonOptions options)
 
 CliDaemon::~CliDaemon() {
   if (daemon_->started()) RemoveAll();
+  // The namespace's parent cgroup, which the runtime leaves (others might share it): the
+  // test's own, and empty once its containers are gone.
+  if (const std::string cg = Cgroup2Mount(); !cg.empty()) rmdir((cg + "/berth/" + ns_).c_str());
 }
 
 std::vector<std::string> CliDaemon::BerthArgv(std::vector<std::string> args) const {
