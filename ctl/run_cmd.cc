@@ -63,6 +63,10 @@ void AddCreateFlags(CLI::App* cmd, RunFlags* f) {
   cmd->add_option("--cap-add", f->c.cap_add, "add Linux capabilities")->allow_extra_args(false);
   cmd->add_option("--cap-drop", f->c.cap_drop, "drop Linux capabilities")->allow_extra_args(false);
   cmd->add_flag("--privileged", f->c.privileged, "give extended privileges to this container");
+  cmd->add_option("--security-opt", f->c.security_opt,
+                  "security options: seccomp=unconfined|FILE, no-new-privileges[=false], "
+                  "systempaths=unconfined, apparmor=PROFILE, label=disable")
+      ->allow_extra_args(false);
   cmd->add_option("--stop-signal", f->c.stop_signal, "signal to stop the container");
   cmd->add_option("--stop-timeout", f->stop_timeout, "seconds to wait before killing on stop");
   cmd->add_option("--tmpfs", f->c.tmpfs, "mount a tmpfs directory (/path[:options])")

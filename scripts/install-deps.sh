@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  bazel-bootstrap g++ pkg-config clang-format
+  # build (clang and libclang-rt-dev: the libFuzzer targets of fuzz/run.sh)
+  bazel-bootstrap g++ pkg-config clang-format clang libclang-rt-dev
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev libgmock-dev libcli11-dev
   nlohmann-json3-dev libsqlite3-dev libseccomp-dev libarchive-dev zlib1g-dev libzstd-dev

@@ -21,6 +21,7 @@
 #include "ctl/container/labels.h"
 #include "ctl/container/names.h"
 #include "ctl/container/run_flags.h"
+#include "ctl/container/seccomp_default.h"
 
 namespace berth::ctl {
 namespace {
@@ -158,6 +159,80 @@ absl::StatusOr<json> Resources(const ContainerOptions& o, const HostFacts& host)
   return r;
 }
 
+// --security-opt values, parsed.
+struct SecurityOpts {
+  enum class Seccomp { kDefault, kUnconfined, kFile };
+  Seccomp seccomp = Seccomp::kDefault;
+  std::string seccomp_file;
+  absl::optional<bool> no_new_privileges;
+  bool systempaths_unconfined = false;
+  std::string apparmor;  // "" or "unconfined": none
+};
+
+absl::StatusOr<SecurityOpts> ParseSecurityOpts(const std::vector<std::string>& opts) {
+  SecurityOpts out;
+  for (const std::string& opt : opts) {
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid --security-opt \"", opt, "\": ", why));
+    };
+    // Docker takes KEY=VALUE, and the older KEY:VALUE.
+    const size_t sep = opt.find_first_of("=:");
+    const std::string key = opt.substr(0, sep);
+    const std::string value = sep == std::string::npos ? "" : opt.substr(sep + 1);
+    if (key == "no-new-privileges") {
+      if (value.empty() || value == "true") {
+        out.no_new_privileges = true;
+      } else if (value == "false") {
+        out.no_new_privileges = false;
+      } else {
+        return bad("no-new-privileges takes true or false");
+      }
+    } else if (key == "seccomp") {
+      if (value.empty()) return bad("seccomp needs \"unconfined\" or a profile file");
+      if (value == "unconfined") {
+        out.seccomp = SecurityOpts::Seccomp::kUnconfined;
+      } else {
+        out.seccomp = SecurityOpts::Seccomp::kFile;
+        out.seccomp_file = value;
+      }
+    } else if (key == "systempaths") {
+      if (value != "unconfined") return bad("systempaths takes only \"unconfined\"");
+      out.systempaths_unconfined = true;
+    } else if (key == "apparmor") {
+      if (value.empty()) return bad("apparmor needs a profile name or \"unconfined\"");
+      out.apparmor = value == "unconfined" ? "" : value;
+    } else if (key == "label") {
+      // SELinux: berth applies no labels, so only turning labelling off is meaningful.
+      if (value != "disable") return bad("berth does not apply SELinux labels; only label=disable");
+    } else {
+      return bad(
+          "expected seccomp=, no-new-privileges, systempaths=unconfined, apparmor= or label=");
+    }
+  }
+  return out;
+}
+
+// linux.seccomp for the container, or null for none.
+absl::StatusOr<json> SeccompFor(const SecurityOpts& sec, bool privileged,
+                                const std::vector<std::string>& caps) {
+  if (privileged || sec.seccomp == SecurityOpts::Seccomp::kUnconfined) return json();
+  if (sec.seccomp == SecurityOpts::Seccomp::kDefault) return DefaultSeccompProfile(caps);
+  absl::StatusOr<std::string> text = sys::ReadFile(sec.seccomp_file);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("opening seccomp profile (", sec.seccomp_file,
+                                                   ") failed: ", text.status().message()));
+  }
+  json profile = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (profile.is_discarded()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seccomp profile ", sec.seccomp_file, ": not valid JSON"));
+  }
+  absl::StatusOr<json> out = SeccompProfileFromFile(profile, caps);
+  if (!out.ok()) return Annotate(out.status(), sec.seccomp_file);
+  return out;
+}
+
 absl::StatusOr<std::vector<std::string>> UserEnv(const ContainerOptions& o) {
   const EnvLookup lookup = o.lookup_env ? o.lookup_env : ProcessEnvironment();
   std::vector<std::string> out;
@@ -276,6 +351,9 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
                      TweakCapabilities(DefaultCapabilities(), o.cap_add, o.cap_drop, all_caps));
   }
 
+  ASSIGN_OR_RETURN(SecurityOpts sec, ParseSecurityOpts(o.security_opt));
+  ASSIGN_OR_RETURN(json seccomp, SeccompFor(sec, o.privileged, caps));
+
   const uint64_t nofile_hard = std::min(kNofileHard, host.nofile_hard);
   json process = {
       {"terminal", o.tty},
@@ -287,8 +365,9 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
       {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"},
                                 {"hard", nofile_hard},
                                 {"soft", std::min(kNofileSoft, nofile_hard)}}})},
-      {"noNewPrivileges", o.no_new_privileges},
+      {"noNewPrivileges", sec.no_new_privileges.value_or(o.no_new_privileges)},
   };
+  if (!sec.apparmor.empty()) process["apparmorProfile"] = sec.apparmor;
   if (!user.additional_gids.empty()) process["user"]["additionalGids"] = user.additional_gids;
   if (!resolve_here) process["user"]["username"] = user_spec.empty() ? "0" : user_spec;
 
@@ -318,9 +397,12 @@ absl::StatusOr<json> BuildSpec(const json& image_config, const ContainerOptions&
                     {{"type", "cgroup"}}})},
       {"cgroupsPath", absl::StrCat("/berth/", o.ns, "/", o.id)},
       {"resources", std::move(resources)},
-      {"maskedPaths", o.privileged ? std::vector<std::string>{} : DefaultMaskedPaths()},
-      {"readonlyPaths", o.privileged ? std::vector<std::string>{} : DefaultReadonlyPaths()},
+      {"maskedPaths", o.privileged || sec.systempaths_unconfined ? std::vector<std::string>{}
+                                                                 : DefaultMaskedPaths()},
+      {"readonlyPaths", o.privileged || sec.systempaths_unconfined ? std::vector<std::string>{}
+                                                                   : DefaultReadonlyPaths()},
   };
+  if (!seccomp.is_null()) linux["seccomp"] = std::move(seccomp);
 
   return json{
       {"ociVersion", "1.0.2"},

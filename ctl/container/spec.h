@@ -13,8 +13,8 @@
 //   grant a capability it does not hold itself (here CAP_SYS_RESOURCE).
 // - noNewPrivileges is on unless ContainerOptions::no_new_privileges is cleared (DESIGN's
 //   security baseline; Docker leaves it off unless --security-opt no-new-privileges).
-// - No seccomp profile yet: berth-runtime applies linux.seccomp fully (libseccomp), so
-//   Docker's default profile is a follow-up, not a runtime change.
+// - The default seccomp profile is berth's own with Docker's semantics (seccomp_default.h);
+//   --privileged and --security-opt seccomp=unconfined drop it, seccomp=FILE replaces it.
 // - --privileged allows every device in the cgroup, but does not copy the host's /dev nodes
 //   into the container as Docker does.
 // - HOME is set from the user's passwd entry (or "/") when the environment has none: runc
@@ -63,7 +63,10 @@ struct ContainerOptions {
   bool privileged = false;                    // --privileged
   bool tty = false;                           // -t
   bool auto_remove = false;                   // --rm (conflicts with --restart)
-  bool no_new_privileges = true;              // --security-opt no-new-privileges[=false]
+  bool no_new_privileges = true;              // unless --security-opt no-new-privileges=false
+  // --security-opt, as Docker: seccomp=unconfined|FILE, no-new-privileges[=true|false],
+  // systempaths=unconfined, apparmor=PROFILE|unconfined, label=disable ("=" or ":").
+  std::vector<std::string> security_opt;
   std::vector<std::string> cap_add, cap_drop;
   std::string stop_signal;             // --stop-signal; "" = the image's, else SIGTERM
   absl::optional<int> stop_timeout;    // --stop-timeout seconds

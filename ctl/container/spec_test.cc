@@ -8,8 +8,10 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "ctl/container/capabilities.h"
 #include "ctl/container/labels.h"
+#include "ctl/container/seccomp_default.h"
 
 namespace berth::ctl {
 namespace {
@@ -99,7 +101,7 @@ TEST(BuildSpec, DockerDefaultsForBusybox) {
   EXPECT_EQ(l["readonlyPaths"], json(DefaultReadonlyPaths()));
   EXPECT_NE(std::find(DefaultMaskedPaths().begin(), DefaultMaskedPaths().end(), "/proc/kcore"),
             DefaultMaskedPaths().end());
-  EXPECT_FALSE(l.contains("seccomp"));
+  EXPECT_EQ(l["seccomp"], DefaultSeccompProfile(DefaultCapabilities()));
 }
 
 TEST(BuildSpec, NofileNeverAboveTheHostsHardLimit) {
@@ -258,6 +260,90 @@ TEST(BuildSpec, ReadOnlyTtyAndNoNewPrivileges) {
   EXPECT_EQ(spec["root"]["readonly"], true);
   EXPECT_EQ(spec["process"]["terminal"], true);
   EXPECT_EQ(spec["process"]["noNewPrivileges"], false);
+}
+
+// The names a profile allows unconditionally.
+Strings Allowed(const json& seccomp) {
+  Strings out;
+  for (const json& rule : seccomp["syscalls"]) {
+    if (rule["action"] != "SCMP_ACT_ALLOW" || rule.contains("args")) continue;
+    for (const json& n : rule["names"]) out.push_back(n);
+  }
+  return out;
+}
+
+bool Allows(const json& seccomp, const std::string& name) {
+  const Strings a = Allowed(seccomp);
+  return std::find(a.begin(), a.end(), name) != a.end();
+}
+
+TEST(BuildSpec, SeccompFollowsPrivilegedCapabilitiesAndSecurityOpt) {
+  ContainerOptions o = Options();
+  json seccomp = Build(kBusybox, o)["linux"]["seccomp"];
+  EXPECT_EQ(seccomp["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_FALSE(Allows(seccomp, "mount"));
+  EXPECT_FALSE(Allows(seccomp, "keyctl"));
+
+  // --cap-add widens the profile with the calls the capability guards, as Docker's does.
+  o.cap_add = {"SYS_ADMIN"};
+  seccomp = Build(kBusybox, o)["linux"]["seccomp"];
+  EXPECT_TRUE(Allows(seccomp, "mount"));
+  EXPECT_TRUE(Allows(seccomp, "unshare"));
+  EXPECT_FALSE(Allows(seccomp, "keyctl"));
+
+  o = Options();
+  o.privileged = true;
+  EXPECT_FALSE(Build(kBusybox, o)["linux"].contains("seccomp"));
+
+  for (const char* opt : {"seccomp=unconfined", "seccomp:unconfined"}) {
+    o = Options();
+    o.security_opt = {opt};
+    EXPECT_FALSE(Build(kBusybox, o)["linux"].contains("seccomp")) << opt;
+  }
+}
+
+TEST(BuildSpec, SecurityOptProfileFileNoNewPrivilegesAndSystemPaths) {
+  char tmpl[] = "/tmp/berth-spec-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string file = std::string(tmpl) + "/profile.json";
+  std::ofstream(file) << R"({"defaultAction": "SCMP_ACT_ALLOW",
+      "syscalls": [{"names": ["chmod"], "action": "SCMP_ACT_ERRNO"}]})";
+  ContainerOptions o = Options();
+  o.security_opt = {"seccomp=" + file};
+  EXPECT_EQ(Build(kBusybox, o)["linux"]["seccomp"],
+            json::parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["chmod"], "action": "SCMP_ACT_ERRNO"}]})"));
+  std::ofstream(file) << "not json";
+  EXPECT_EQ(BuildError(kBusybox, o), "seccomp profile " + file + ": not valid JSON");
+  o.security_opt = {"seccomp=" + std::string(tmpl) + "/missing.json"};
+  EXPECT_TRUE(absl::StartsWith(BuildError(kBusybox, o), "opening seccomp profile"));
+  std::remove(file.c_str());
+  ::rmdir(tmpl);
+
+  o = Options();
+  o.security_opt = {"no-new-privileges=false"};
+  EXPECT_EQ(Build(kBusybox, o)["process"]["noNewPrivileges"], false);
+  o.no_new_privileges = false;
+  o.security_opt = {"no-new-privileges"};
+  EXPECT_EQ(Build(kBusybox, o)["process"]["noNewPrivileges"], true);
+
+  o = Options();
+  o.security_opt = {"systempaths=unconfined", "apparmor=unconfined", "label=disable"};
+  json spec = Build(kBusybox, o);
+  EXPECT_EQ(spec["linux"]["maskedPaths"], json::array());
+  EXPECT_EQ(spec["linux"]["readonlyPaths"], json::array());
+  EXPECT_FALSE(spec["process"].contains("apparmorProfile"));
+  EXPECT_TRUE(spec["linux"].contains("seccomp"));  // systempaths leaves seccomp alone
+  o.security_opt = {"apparmor=docker-default"};
+  EXPECT_EQ(Build(kBusybox, o)["process"]["apparmorProfile"], "docker-default");
+
+  for (const char* bad : {"seccomp", "no-new-privileges=maybe", "systempaths=confined",
+                          "label=type:svirt_t", "warp=9", ""}) {
+    o.security_opt = {bad};
+    EXPECT_TRUE(absl::StartsWith(BuildError(kBusybox, o),
+                                 absl::StrCat("invalid --security-opt \"", bad, "\"")))
+        << bad << ": " << BuildError(kBusybox, o);
+  }
 }
 
 TEST(BuildSpec, Resources) {

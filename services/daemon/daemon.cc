@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -119,6 +120,13 @@ absl::Status Daemon::Listen() {
   if (server_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address_.ToString(), " (see the gRPC error above)"));
+  }
+  // socket_group: its members may connect too (until then, only root could).
+  if (address_.kind == Address::Kind::kUnix && !config_.socket_group.empty()) {
+    ASSIGN_OR_RETURN(gid_t gid, ResolveSocketGroup(config_.socket_group));
+    if (::chown(address_.path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+      return ErrnoStatus(absl::StrCat("chown(", address_.path, ", group ", gid, ")"), errno);
+    }
   }
   channels_.SetServer(server_.get());
   spdlog::info("berthd {} listening on {} (root {}, state {})", uuid, address_.ToString(),

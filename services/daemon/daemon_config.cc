@@ -1,8 +1,12 @@
 #include "services/daemon/daemon_config.h"
 
+#include <grp.h>
+
 #include <CLI/CLI.hpp>
+#include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/types/optional.h"
@@ -23,6 +27,7 @@ ConfigBinder Binder(DaemonConfig* c) {
       .String("address", &c->address)
       .String("log_level", &c->log_level)
       .String("log_format", &c->log_format)
+      .String("socket_group", &c->socket_group)
       .StringList("services", &c->services)
       .StringMap("remote", &c->remote)
       .String("snapshotter", &c->snapshotter)
@@ -97,6 +102,19 @@ absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
   return c;
 }
 
+absl::StatusOr<gid_t> ResolveSocketGroup(const std::string& group) {
+  std::vector<char> buf(16384);
+  struct group gr;
+  struct group* found = nullptr;
+  if (::getgrnam_r(group.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    return found->gr_gid;
+  }
+  uint32_t gid = 0;
+  if (absl::SimpleAtoi(group, &gid) && gid != static_cast<uint32_t>(-1)) return gid;
+  return absl::InvalidArgumentError(
+      absl::StrCat("socket_group: no group named \"", group, "\" (and not a number)"));
+}
+
 absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
   for (const auto& [key, value] :
        {std::pair<const char*, const std::string&>{"root", c.root}, {"state", c.state}}) {
@@ -112,6 +130,13 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat(
         "address ", c.address,
         " is TCP, which requires mutual TLS: set tls.cert, tls.key and tls.ca in the config"));
+  }
+  if (!c.socket_group.empty()) {
+    if (addr.kind != Address::Kind::kUnix) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "socket_group applies to a unix socket; address ", c.address, " is not one"));
+    }
+    RETURN_IF_ERROR(ResolveSocketGroup(c.socket_group).status());
   }
   for (const auto& [name, proxy] : c.proxy_snapshotters) {
     const std::string key = absl::StrCat("proxy_snapshotters.", name);

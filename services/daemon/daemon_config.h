@@ -2,6 +2,8 @@
 #ifndef BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
 #define BERTH_SERVICES_DAEMON_DAEMON_CONFIG_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,6 +40,10 @@ struct DaemonConfig {
   // Where to reach services this process does not host: short name → address.
   std::map<std::string, std::string> remote;
   TlsConfig tls;
+  // The group that may use the unix socket (a name or a number): the socket is 0660 and
+  // root's group unless this names another. Like Docker's `group`; members can do anything
+  // root can through the API.
+  std::string socket_group;
   // The snapshotter used when a request names none: overlayfs or native.
   std::string snapshotter = "overlayfs";
   // Snapshotters in other processes, by the name requests use.
@@ -73,6 +79,9 @@ struct DaemonConfig {
 // code kCancelled, which callers treat as "exit 0").
 absl::StatusOr<DaemonConfig> LoadDaemonConfig(int argc, const char* const* argv,
                                               std::string* usage);
+
+// The gid of `group` (a group name, else a number). INVALID_ARGUMENT if there is no such group.
+absl::StatusOr<gid_t> ResolveSocketGroup(const std::string& group);
 
 // Checks values that parsing alone cannot: absolute paths, address syntax, TLS completeness.
 absl::Status ValidateDaemonConfig(const DaemonConfig& config);

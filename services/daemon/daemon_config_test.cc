@@ -83,6 +83,26 @@ TEST(DaemonConfig, ValuesAreChecked) {
   EXPECT_NE(Load({"--bogus"}).status().message().find("--bogus"), std::string::npos);
 }
 
+TEST(DaemonConfig, SocketGroup) {
+  // A name, or a number; only for a unix socket.
+  std::string file = WriteConfig("group.yaml", "socket_group: root\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str(), "--root", "/tmp/r"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->socket_group, "root");
+  EXPECT_EQ(ResolveSocketGroup("root").value_or(99), 0u);
+  EXPECT_EQ(ResolveSocketGroup("4242").value_or(99), 4242u);
+  EXPECT_EQ(ResolveSocketGroup("no-such-group-here").status().message(),
+            "socket_group: no group named \"no-such-group-here\" (and not a number)");
+  file = WriteConfig("badgroup.yaml", "socket_group: no-such-group-here\n");
+  EXPECT_FALSE(Load({"--config", file.c_str(), "--root", "/tmp/r"}).ok());
+  file =
+      WriteConfig("tcpgroup.yaml", "socket_group: root\ntls:\n  cert: /c\n  key: /k\n  ca: /a\n");
+  c = Load({"--config", file.c_str(), "--root", "/tmp/r", "--address", "tcp://127.0.0.1:1"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("socket_group applies to a unix socket"), std::string::npos)
+      << c.status();
+}
+
 TEST(DaemonConfig, ProxySnapshotters) {
   absl::StatusOr<DaemonConfig> c = Load({"--config", WriteConfig("proxy.yaml", R"(
 proxy_snapshotters:

@@ -53,6 +53,21 @@ void MountsToProto(const std::vector<sn::Mount>& mounts, Repeated* out) {
   }
 }
 
+// Keys are free-form, as containerd's, but every snapshotter stores them (SQLite, the proxy
+// protocol, error messages): a NUL would cut one short, and nothing legitimate is this long.
+constexpr size_t kMaxKeyBytes = 4096;
+
+absl::Status CheckKey(const char* what, const std::string& key) {
+  if (key.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("snapshot ", what, " contains a NUL byte"));
+  }
+  if (key.size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "snapshot ", what, " is ", key.size(), " bytes, more than the limit of ", kMaxKeyBytes));
+  }
+  return absl::OkStatus();
+}
+
 sn::Labels LabelsOf(const google::protobuf::Map<std::string, std::string>& m) {
   return sn::Labels(m.begin(), m.end());
 }
@@ -90,6 +105,8 @@ grpc::Status SnapshotsService::Prepare(grpc::ServerContext* ctx,
                                        const pb::PrepareSnapshotRequest* req,
                                        pb::PrepareSnapshotResponse* resp) {
   SNAP_PROLOGUE(req);
+  if (absl::Status st = CheckKey("key", req->key()); !st.ok()) return ToGrpcStatus(st);
+  if (absl::Status st = CheckKey("parent", req->parent()); !st.ok()) return ToGrpcStatus(st);
   auto m = s.Prepare(Scoped(ns, req->key()), Scoped(ns, req->parent()), LabelsOf(req->labels()));
   if (!m.ok()) return ToGrpcStatus(Strip(ns, m.status()));
   MountsToProto(*m, resp->mutable_mounts());
@@ -99,6 +116,8 @@ grpc::Status SnapshotsService::Prepare(grpc::ServerContext* ctx,
 grpc::Status SnapshotsService::View(grpc::ServerContext* ctx, const pb::ViewSnapshotRequest* req,
                                     pb::ViewSnapshotResponse* resp) {
   SNAP_PROLOGUE(req);
+  if (absl::Status st = CheckKey("key", req->key()); !st.ok()) return ToGrpcStatus(st);
+  if (absl::Status st = CheckKey("parent", req->parent()); !st.ok()) return ToGrpcStatus(st);
   auto m = s.View(Scoped(ns, req->key()), Scoped(ns, req->parent()), LabelsOf(req->labels()));
   if (!m.ok()) return ToGrpcStatus(Strip(ns, m.status()));
   MountsToProto(*m, resp->mutable_mounts());
@@ -118,6 +137,8 @@ grpc::Status SnapshotsService::Commit(grpc::ServerContext* ctx,
                                       const pb::CommitSnapshotRequest* req,
                                       google::protobuf::Empty*) {
   SNAP_PROLOGUE(req);
+  if (absl::Status st = CheckKey("name", req->name()); !st.ok()) return ToGrpcStatus(st);
+  if (absl::Status st = CheckKey("key", req->key()); !st.ok()) return ToGrpcStatus(st);
   return ToGrpcStatus(Strip(
       ns, s.Commit(Scoped(ns, req->name()), Scoped(ns, req->key()), LabelsOf(req->labels()))));
 }

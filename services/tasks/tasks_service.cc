@@ -36,6 +36,26 @@ absl::Status NeedId(const std::string& id) {
   return absl::OkStatus();
 }
 
+// An exec id names files in the task's state directory (process-<id>.json, exec-<id>.pid,
+// log-<id>.json): 1..76 letters and digits with single '.', '_' or '-' between them, as
+// containerd's identifiers, so no "..", no separator and no NUL that would cut a path short.
+absl::Status ValidateExecId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("exec_id is required");
+  bool ok = id.size() <= 76;
+  bool prev_sep = true;  // a separator may not start it
+  for (char c : id) {
+    const bool sep = c == '.' || c == '_' || c == '-';
+    ok &= sep ? !prev_sep : absl::ascii_isalnum(static_cast<unsigned char>(c));
+    prev_sep = sep;
+  }
+  if (ok && !prev_sep) return absl::OkStatus();
+  std::string shown;
+  for (char c : id.substr(0, 80)) shown += absl::ascii_isprint(c) ? std::string(1, c) : "?";
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid exec_id \"", shown,
+                   "\": use 1 to 76 letters and digits, with single '.', '_' or '-' between them"));
+}
+
 // Runs one shim request for the request's namespace and container.
 absl::StatusOr<ShimConnection::Reply> ShimCall(::berth::tasks::TaskManager& tasks,
                                                grpc::ServerContext* context, const std::string& id,
@@ -169,9 +189,7 @@ grpc::Status TasksService::Kill(grpc::ServerContext* context, const pb::KillRequ
 
 grpc::Status TasksService::Exec(grpc::ServerContext* context, const pb::ExecProcessRequest* request,
                                 google::protobuf::Empty*) {
-  if (request->exec_id().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "exec_id is required");
-  }
+  if (absl::Status st = ValidateExecId(request->exec_id()); !st.ok()) return Err(st);
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
   if (!ns.ok()) return Err(ns.status());
   absl::StatusOr<std::string> process =

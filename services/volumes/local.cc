@@ -104,6 +104,20 @@ absl::StatusOr<LocalMount> ParseLocalOptions(const Options& options) {
                          "\" is not supported (size, nr_blocks, nr_inodes, mode, uid, gid and "
                          "ro, nosuid, nodev, noexec, noatime are)"));
       }
+      // Values are checked here, not first by mount(2) when a container starts: sizes are
+      // digits with an optional k/m/g/t/p/e or % suffix, mode is octal, uid and gid are ids.
+      const std::string value = d.size() > key.size() ? d.substr(key.size() + 1) : "";
+      std::string digits = value;
+      if (key != "mode" && key != "uid" && key != "gid" && !digits.empty() &&
+          std::string("kKmMgGtTpPeE%").find(digits.back()) != std::string::npos) {
+        digits.pop_back();
+      }
+      const char* allowed = key == "mode" ? "01234567" : "0123456789";
+      if (digits.empty() || digits.size() > 19 ||
+          digits.find_first_not_of(allowed) != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("local volume: tmpfs option \"", d, "\" has an invalid value"));
+      }
     }
     m.type = "tmpfs";
     m.device = device.empty() ? "tmpfs" : device;
