@@ -105,8 +105,8 @@ absl::StatusOr<AttachResult> AttachStream(Client& client, const AttachOptions& o
     return st;
   }
 
-  // SIGWINCH is read from a signalfd by the input thread; blocked here first so that no
-  // thread takes it the default way.
+  // SIGWINCH is read from a signalfd by the input thread. Main blocks it before any thread
+  // starts; blocking it again here keeps this function right for any other caller.
   sigset_t winch;
   sigemptyset(&winch);
   sigaddset(&winch, SIGWINCH);
@@ -186,7 +186,6 @@ absl::StatusOr<AttachResult> AttachStream(Client& client, const AttachOptions& o
   input.join();
   grpc::Status st = stream->Finish();
   raw.reset();  // the terminal is ours again before anything is printed
-  ::pthread_sigmask(SIG_UNBLOCK, &winch, nullptr);
   if (detached) {
     result.detached = true;
     return result;

@@ -60,6 +60,13 @@ void GuardCommandLines(const CLI::App& app, std::vector<std::string>* args) {
 
 int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
+  // SIGWINCH is only ever read from a signalfd (attach_io.cc). Blocking it here, before gRPC
+  // starts its threads, keeps it pending for that fd: a thread that did not block it would
+  // take it the default way, which is to drop it.
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  ::pthread_sigmask(SIG_BLOCK, &winch, nullptr);
   CLI::App app("berth: build, ship and run containers", "berth");
   app.require_subcommand(1);
   app.fallthrough();  // Global options may also follow the verb.

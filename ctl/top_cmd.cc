@@ -1,6 +1,7 @@
 // berth top: the processes of a running container. The tasks service lists their pids
 // (ListPids); what each one is comes from this host's /proc (or from ps(1) when ps options are
 // given), so top needs berthd on the same host, as Docker's daemon runs ps on its own host.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,9 @@ absl::StatusOr<std::string> RunPs(const std::vector<std::string>& args) {
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);  // Main blocked SIGWINCH; ps gets a clean mask
     dup2(fds[1], 1);
     close(fds[0]);
     close(fds[1]);

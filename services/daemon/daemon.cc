@@ -144,6 +144,11 @@ void Daemon::Shutdown() {
   }
   server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
+  // No handler runs now, but services have threads of their own (the tasks service's event
+  // subscription, publishers) that call through the in-process channel. They are stopped
+  // here, while the server they call still exists: a call on the channel of a destroyed
+  // server is a use after free.
+  services_.clear();
   channels_.SetServer(nullptr);
   server_.reset();
   if (address_.kind == Address::Kind::kUnix) {
