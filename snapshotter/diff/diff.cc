@@ -152,6 +152,34 @@ absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir, bool mi
   return names;
 }
 
+// The xattrs a layer carries (all but overlayfs' own), sorted by name; empty when the
+// filesystem has none or does not support them.
+std::map<std::string, std::string> Xattrs(const std::string& path) {
+  std::map<std::string, std::string> out;
+  ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+  if (n <= 0) return out;
+  std::string names(static_cast<size_t>(n), '\0');
+  n = llistxattr(path.c_str(), names.data(), names.size());
+  if (n < 0) return out;
+  names.resize(static_cast<size_t>(n));
+  for (size_t i = 0; i < names.size();) {
+    std::string name = names.c_str() + i;
+    i += name.size() + 1;
+    if (name.empty() || absl::StartsWith(name, "trusted.overlay.") ||
+        absl::StartsWith(name, "user.overlay.")) {
+      continue;
+    }
+    ssize_t vn = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (vn < 0) continue;
+    std::string v(static_cast<size_t>(vn), '\0');
+    vn = lgetxattr(path.c_str(), name.c_str(), v.data(), v.size());
+    if (vn < 0) continue;
+    v.resize(static_cast<size_t>(vn));
+    out.emplace(std::move(name), std::move(v));
+  }
+  return out;
+}
+
 bool IsWhiteoutDevice(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
 
 std::string GetXattr(const std::string& path, const char* name) {
@@ -227,7 +255,12 @@ class Differ {
         a.st_uid != b.st_uid || a.st_gid != b.st_gid) {
       return false;
     }
-    if (S_ISDIR(a.st_mode)) return true;  // contents are compared entry by entry
+    // Setting an xattr (a file capability, an ACL) changes only the ctime, which a copy
+    // cannot keep, so the xattrs themselves are compared.
+    if (Xattrs(apath) != Xattrs(bpath)) return false;
+    // Contents are compared entry by entry; a directory's mtime moves with every child added
+    // or removed (as Docker, it is not a change of its own).
+    if (S_ISDIR(a.st_mode)) return true;
     if (a.st_mtim.tv_sec != b.st_mtim.tv_sec || a.st_mtim.tv_nsec != b.st_mtim.tv_nsec) {
       return false;
     }
@@ -364,24 +397,8 @@ class Differ {
   }
 
   absl::Status AddXattrs(struct archive_entry* e, const std::string& path) {
-    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
-    if (n <= 0) return absl::OkStatus();
-    std::string names(static_cast<size_t>(n), '\0');
-    n = llistxattr(path.c_str(), names.data(), names.size());
-    if (n < 0) return absl::OkStatus();
-    names.resize(static_cast<size_t>(n));
-    for (size_t i = 0; i < names.size();) {
-      std::string name = names.c_str() + i;
-      i += name.size() + 1;
-      if (absl::StartsWith(name, "trusted.overlay.") || absl::StartsWith(name, "user.overlay.")) {
-        continue;
-      }
-      ssize_t vn = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-      if (vn < 0) continue;
-      std::string v(static_cast<size_t>(vn), '\0');
-      vn = lgetxattr(path.c_str(), name.c_str(), v.data(), v.size());
-      if (vn < 0) continue;
-      archive_entry_xattr_add_entry(e, name.c_str(), v.data(), static_cast<size_t>(vn));
+    for (const auto& [name, value] : Xattrs(path)) {
+      archive_entry_xattr_add_entry(e, name.c_str(), value.data(), value.size());
     }
     return absl::OkStatus();
   }

@@ -6,7 +6,8 @@
 //    (trusted.overlay.opaque or user.overlay.opaque = "y") gets a ".wh..wh..opq" entry. The
 //    lower layers are not read.
 //  - two trees (native, bind): `upper` is compared with `lower` (empty: an empty directory).
-//    Entries whose type, mode, owner, size, mtime, device or link target differ are emitted;
+//    Entries whose type, mode, owner, xattrs, size, mtime (not for directories), device or
+//    link target differ are emitted;
 //    entries of `lower` missing from `upper` become ".wh.NAME". Unchanged parent directories
 //    of an emitted entry are emitted too, so the layer carries their metadata.
 //

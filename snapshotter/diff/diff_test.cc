@@ -169,6 +169,57 @@ TEST_F(DiffTest, TwoTreesGiveChangesAndWhiteoutsAndApplyBack) {
       Shell("cd " + again + " && find . -printf '%p %M %s\\n' | sort && cat mod d/sub/added"));
 }
 
+// Metadata-only changes: the native snapshotter's copy keeps ctime from being a guide, and an
+// xattr change (a file capability, say) moves nothing else that stat shows.
+TEST_F(DiffTest, TwoTreesSeeMetadataOnlyChanges) {
+  for (const char* f : {"xattr", "cap", "mode", "owner", "mtime", "same"}) {
+    Write(lower_ + "/" + f, "data");
+  }
+  ASSERT_EQ(mkdir((lower_ + "/dir").c_str(), 0755), 0);
+  Write(lower_ + "/dir/inner", "i");
+  ASSERT_EQ(setxattr((lower_ + "/same").c_str(), "user.k", "v", 1, 0), 0);
+  ASSERT_EQ(::system(("cp -a " + lower_ + " " + upper_).c_str()), 0);
+  ASSERT_EQ(setxattr((upper_ + "/xattr").c_str(), "user.note", "1", 1, 0), 0);
+  ASSERT_EQ(setxattr((upper_ + "/dir").c_str(), "user.note", "d", 1, 0), 0);
+  ASSERT_EQ(chmod((upper_ + "/mode").c_str(), 0600), 0);
+  struct timespec t[2] = {{1, 0}, {1, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (upper_ + "/mtime").c_str(), t, 0), 0);
+  std::vector<std::string> want = {"dir/", "mode", "mtime", "xattr"};
+  if (geteuid() == 0) {
+    // cap_net_raw+ep, as setcap writes it (VFS_CAP_REVISION_2).
+    const unsigned char cap[20] = {0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0x20, 0, 0};
+    ASSERT_EQ(setxattr((upper_ + "/cap").c_str(), "security.capability", cap, sizeof(cap), 0), 0);
+    ASSERT_EQ(lchown((upper_ + "/owner").c_str(), 1000, 1000), 0);
+    want = {"cap", "dir/", "mode", "mtime", "owner", "xattr"};
+  }
+  // The changes above move only ctime; the unchanged file's xattr is no change.
+  DiffResult r;
+  std::string blob = Diff(lower_, {.compression = Compression::kNone}, &r);
+  std::vector<std::string> order;
+  auto tar = ReadTar(blob, &order);
+  EXPECT_EQ(order, want);
+  EXPECT_EQ(tar["mode"].perm, 0600u);
+
+  // Applied on a copy of lower, the layer carries the xattrs over.
+  const std::string again = top_ + "/again";
+  ASSERT_EQ(::system(("cp -a " + lower_ + " " + again).c_str()), 0);
+  size_t pos = 0;
+  absl::StatusOr<ApplyResult> ar = ApplyLayer(
+      [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
+        size_t k = std::min(n, blob.size() - pos);
+        memcpy(buf, blob.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      again, {});
+  ASSERT_TRUE(ar.ok()) << ar.status();
+  char v[8] = {};
+  EXPECT_EQ(getxattr((again + "/xattr").c_str(), "user.note", v, sizeof(v)), 1);
+  EXPECT_EQ(v[0], '1');
+  EXPECT_EQ(getxattr((again + "/dir").c_str(), "user.note", v, sizeof(v)), 1);
+  EXPECT_EQ(v[0], 'd');
+}
+
 TEST_F(DiffTest, EmptyLowerAndZstd) {
   ASSERT_EQ(mkdir(upper_.c_str(), 0755), 0);
   Write(upper_ + "/x", "x");
