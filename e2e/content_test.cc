@@ -341,5 +341,73 @@ TEST(Content, BlobsAndLeasesSurviveARestart) {
   EXPECT_EQ(ls.leases(0).id(), "long");
 }
 
+// Starts `ref` in `ns` with a few bytes and drops the connection; returns once the server has
+// let go of it.
+void AbandonIngest(cpb::Content::Stub& stub, const std::string& ns, const std::string& ref) {
+  {
+    auto ctx = In(ns);
+    auto stream = stub.Write(ctx.get());
+    cpb::WriteContentRequest r = Req(cpb::WRITE, 0, "partial");
+    r.set_ref(ref);
+    ASSERT_TRUE(stream->Write(r));
+    cpb::WriteContentResponse resp;
+    ASSERT_TRUE(stream->Read(&resp));
+    ctx->TryCancel();
+    stream->Finish();
+  }
+  for (int i = 0; i < 100; ++i) {
+    cpb::StatusRequest sreq;
+    sreq.set_ref(ref);
+    cpb::StatusResponse st;
+    ASSERT_TRUE(stub.Status(In(ns).get(), sreq, &st).ok());
+    if (st.status().offset() == 7) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL() << "ingest " << ref << " never reached 7 bytes";
+}
+
+int Ingests(cpb::Content::Stub& stub, const std::string& ns = "default") {
+  cpb::ListStatusesResponse all;
+  EXPECT_TRUE(stub.ListStatuses(In(ns).get(), {}, &all).ok());
+  return all.statuses_size();
+}
+
+TEST(Content, AbandonedIngestsExpireAtCollectionAndAtStart) {
+  const std::string dir = MakeTempDir("expiry");
+  const std::string config = dir + "/config.yaml";
+  FILE* f = fopen(config.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("ingest_expiry: 1s\n", f);
+  fclose(f);
+  TestDaemon d({"--config", config});
+  ASSERT_TRUE(d.started()) << d.Stderr();
+  {
+    auto content = cpb::Content::NewStub(d.Channel());
+    AbandonIngest(*content, "default", "stale-1");
+    EXPECT_EQ(Ingests(*content), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // Any collection takes it: here the one that follows a delete.
+    ASSERT_TRUE(WriteAll(*content, "default", "r", "blob").ok());
+    cpb::DeleteContentRequest del;
+    del.set_digest(Sha256Of("blob").ToString());
+    ASSERT_TRUE(content->Delete(In("default").get(), del, &empty).ok());
+    EXPECT_EQ(Ingests(*content), 0);
+
+    AbandonIngest(*content, "default", "stale-2");
+    d.Stop(SIGTERM);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(d.Start()) << d.Stderr();
+  auto content = cpb::Content::NewStub(d.Channel());
+  EXPECT_EQ(Ingests(*content), 0) << d.Stderr();
+  // One younger than the expiry stays through a collection.
+  AbandonIngest(*content, "default", "fresh");
+  ASSERT_TRUE(WriteAll(*content, "default", "r", "blob").ok());
+  cpb::DeleteContentRequest del;
+  del.set_digest(Sha256Of("blob").ToString());
+  ASSERT_TRUE(content->Delete(In("default").get(), del, &empty).ok());
+  EXPECT_EQ(Ingests(*content), 1);
+}
+
 }  // namespace
 }  // namespace berth::e2e

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "common/address.h"
 #include "common/config.h"
@@ -44,6 +45,7 @@ ConfigBinder Binder(DaemonConfig* c) {
       .String("registry_certs_dir", &c->registry_certs_dir)
       .Int("max_concurrent_downloads", &c->max_concurrent_downloads)
       .Int("max_concurrent_uploads", &c->max_concurrent_uploads)
+      .String("ingest_expiry", &c->ingest_expiry)
       .SectionMap<ProxySnapshotterConfig>(
           "proxy_snapshotters", &c->proxy_snapshotters,
           [](ConfigBinder& p, ProxySnapshotterConfig& v) { p.String("address", &v.address); })
@@ -193,6 +195,11 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat(key, " must be between 1 and 32, got ", value));
     }
+  }
+  if (absl::Duration d; !absl::ParseDuration(c.ingest_expiry, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ingest_expiry \"", c.ingest_expiry,
+                     "\" is not a duration such as \"24h\", \"90m\" or \"0\" (never)"));
   }
   for (const auto& [name, remote] : c.remote) {
     absl::StatusOr<Address> a = ParseAddress(remote);

@@ -71,6 +71,10 @@ struct DaemonConfig {
   std::string registry_certs_dir = "/etc/berth/certs.d";
   int64_t max_concurrent_downloads = 3;
   int64_t max_concurrent_uploads = 3;
+  // An ingest (a blob write in flight) untouched this long and held by no lease is removed
+  // at start and by garbage collection (docs/content.md). A duration: "24h", "90m", "30s";
+  // "0" never expires them.
+  std::string ingest_expiry = "24h";
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

@@ -166,5 +166,19 @@ TEST(DaemonConfig, RegistryKeys) {
   }
 }
 
+TEST(DaemonConfig, IngestExpiry) {
+  std::string file = WriteConfig("expiry.yaml", "ingest_expiry: 90m\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str()});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ingest_expiry, "90m");
+  EXPECT_EQ(DaemonConfig().ingest_expiry, "24h");
+  for (const char* bad : {"ingest_expiry: 3 days\n", "ingest_expiry: -1s\n"}) {
+    file = WriteConfig("bad-expiry.yaml", bad);
+    c = Load({"--config", file.c_str()});
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << bad << ": " << c.status();
+    EXPECT_NE(c.status().message().find("ingest_expiry"), std::string::npos) << c.status();
+  }
+}
+
 }  // namespace
 }  // namespace berth::daemon

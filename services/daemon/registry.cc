@@ -104,13 +104,23 @@ absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> SharedState::Metadata(
 }
 
 absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> SharedState::Content(
-    const std::string& root) {
+    const DaemonConfig& config) {
+  const std::string& root = config.root;
   ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md, Metadata(root));
   absl::MutexLock l(&mu_);
   if (content_ == nullptr) {
     ASSIGN_OR_RETURN(content_,
                      content::local::LocalContentStore::Open(root + "/content", md->db.get()));
     md->gc->AddSweeper(content_);
+    absl::Duration expiry;
+    if (!absl::ParseDuration(config.ingest_expiry, &expiry)) expiry = absl::Hours(24);
+    content_->SetIngestExpiry(expiry);
+    absl::StatusOr<int64_t> expired = content_->ExpireIngests();
+    if (!expired.ok()) {
+      spdlog::warn("removing abandoned ingests: {}", expired.status().ToString());
+    } else if (*expired > 0) {
+      spdlog::info("removed {} abandoned ingest(s) older than {}", *expired, config.ingest_expiry);
+    }
   }
   return content_;
 }
@@ -264,7 +274,7 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
-                          ctx.shared->Content(ctx.config.root));
+                          ctx.shared->Content(ctx.config));
          // The lambda keeps the database alive as long as the store that points into it.
          return std::make_unique<services::ContentService>(
              store, [md] { return md->gc->Collect().status(); });
@@ -280,7 +290,7 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
-                          ctx.shared->Content(ctx.config.root));
+                          ctx.shared->Content(ctx.config));
          Channels* channels = ctx.channels;
          services::RegistryConfig registries;
          registries.hosts = {.mirrors = ctx.config.registry_mirrors,
@@ -348,7 +358,7 @@ const std::vector<ServiceDef>& ServiceDefs() {
       {"diff", "berth.services.diff.v1.Diff",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
-                          ctx.shared->Content(ctx.config.root));
+                          ctx.shared->Content(ctx.config));
          return std::make_unique<services::DiffService>(store);
        }},
       {"build", "berth.services.build.v1.Build",
@@ -366,7 +376,7 @@ const std::vector<ServiceDef>& ServiceDefs() {
          ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
                           ctx.shared->Metadata(ctx.config.root));
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
-                          ctx.shared->Content(ctx.config.root));
+                          ctx.shared->Content(ctx.config));
          ::berth::check::CheckerConfig cc{.root = ctx.config.root,
                                           .state = ctx.config.state,
                                           .default_snapshotter = ctx.config.snapshotter,

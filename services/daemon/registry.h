@@ -62,8 +62,9 @@ class SharedState {
   absl::StatusOr<std::shared_ptr<metadata::MetadataStore>> Metadata(const std::string& root);
   // The content store of the root, shared by the content and images services (one store, so
   // one commit lock against the collector's sweep).
+  // Its abandoned ingests (config's ingest_expiry) are removed when it opens.
   absl::StatusOr<std::shared_ptr<content::local::LocalContentStore>> Content(
-      const std::string& root);
+      const DaemonConfig& config);
   // The built-in snapshotters, each under <root>/snapshots/<name> (native always, overlayfs
   // where the kernel has overlay), and a proxy for each of config's proxy_snapshotters. One
   // that fails to set up is left out (SnapshotterInfos says why), so the others still serve.

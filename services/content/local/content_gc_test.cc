@@ -120,5 +120,65 @@ TEST_F(ContentGcTest, IngestsInFlightAreNotCollected) {
   EXPECT_TRUE((*w)->Commit({{"berth.io/gc.root", ""}}).ok());
 }
 
+// An ingest whose writer went away and left `data` behind.
+void Abandon(ContentStore& store, const std::string& ns, const std::string& ref,
+             const std::string& data) {
+  absl::StatusOr<std::unique_ptr<Writer>> w = store.OpenWriter(ns, {.ref = ref});
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE((*w)->Write(data).ok());
+}
+
+TEST_F(ContentGcTest, AbandonedIngestsExpireUnlessALeaseOrAWriterHoldsThem) {
+  Abandon(store(), "default", "abandoned", "partial");
+  Abandon(store(), "other", "abandoned", "partial");
+  Abandon(store(), "default", "held", "partial");
+  Abandon(store(), "default", "job-1/blobs/sha256/x", "partial");  // a load's "<lease>/…"
+  Abandon(store(), "default", "gone-job/blobs/sha256/x", "partial");
+  CreateLease("default", "keeper");
+  CreateLease("default", "job-1");
+  ASSERT_TRUE(t_->md
+                  ->Update([](metadata::Db& db) {
+                    return metadata::AddLeaseResource(db, "default", "keeper",
+                                                      {.type = "ingests", .id = "held"});
+                  })
+                  .ok());
+  absl::StatusOr<std::unique_ptr<Writer>> busy = store().OpenWriter("default", {.ref = "busy"});
+  ASSERT_TRUE(busy.ok());
+  ASSERT_TRUE((*busy)->Write("partial").ok());
+
+  // Within the expiry (24 hours by default) nothing goes.
+  EXPECT_EQ(Collect().objects_removed, 0);
+  absl::StatusOr<int64_t> expired = t_->store->ExpireIngests(absl::Now() + absl::Hours(23));
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(*expired, 0);
+
+  expired = t_->store->ExpireIngests(absl::Now() + absl::Hours(25));
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  EXPECT_EQ(*expired, 3);
+  auto refs = [&](const std::string& ns) {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<IngestStatus>> all = store().ListStatuses(ns);
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (!all.ok()) return out;
+    for (const IngestStatus& s : *all) out.push_back(s.ref);
+    return out;
+  };
+  EXPECT_EQ(refs("default"), (std::vector<std::string>{"busy", "held", "job-1/blobs/sha256/x"}));
+  EXPECT_TRUE(refs("other").empty());
+  EXPECT_TRUE((*busy)->Write(" and the rest").ok());
+  EXPECT_TRUE((*busy)->Commit({{"berth.io/gc.root", ""}}).ok());
+
+  // A collection expires them too, with the configured expiry; zero turns expiry off.
+  ASSERT_TRUE(
+      t_->md->Update([](metadata::Db& db) { return metadata::DeleteLease(db, "default", "job-1"); })
+          .ok());
+  t_->store->SetIngestExpiry(absl::ZeroDuration());
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(Collect().objects_removed, 0);
+  t_->store->SetIngestExpiry(absl::Milliseconds(10));
+  EXPECT_EQ(Collect().objects_removed, 1);
+  EXPECT_EQ(refs("default"), std::vector<std::string>{"held"});
+}
+
 }  // namespace
 }  // namespace berth::content::local

@@ -11,6 +11,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "services/content/content_store.h"
 #include "services/content/local/paths.h"
 #include "services/metadata/gc.h"
@@ -39,8 +41,16 @@ class LocalContentStore final : public ContentStore, public metadata::Sweeper {
                                                      const WriterOptions& options) override;
   absl::Status Abort(const std::string& ns, const std::string& ref) override;
 
-  // Removes blob files that no namespace has a record of.
+  // Removes blob files that no namespace has a record of, then expired ingests.
   absl::StatusOr<int64_t> SweepUnreferenced(metadata::Metadata& md) override;
+
+  // An ingest untouched (no byte written) for longer than `expiry`, with no writer on it and
+  // held by no live lease (neither as an "ingests" resource nor, for loads and pulls, through
+  // the "<lease>/" that starts its ref), is abandoned: ExpireIngests removes it, and so does
+  // every sweep. Zero means never. The default is 24 hours, as in containerd.
+  void SetIngestExpiry(absl::Duration expiry);
+  // Returns how many ingests it removed.
+  absl::StatusOr<int64_t> ExpireIngests(absl::Time now = absl::Now());
 
   const Paths& paths() const { return paths_; }
 
@@ -65,6 +75,7 @@ class LocalContentStore final : public ContentStore, public metadata::Sweeper {
 
   absl::Mutex locks_mu_;
   std::set<std::string> locked_ ABSL_GUARDED_BY(locks_mu_);
+  absl::Duration ingest_expiry_ ABSL_GUARDED_BY(locks_mu_) = absl::Hours(24);
   // Commits hold it shared from "is the blob file there" to "its record is in"; the sweep holds
   // it exclusively, so it never removes a file that a commit is about to record.
   absl::Mutex commit_mu_;
