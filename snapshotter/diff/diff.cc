@@ -180,6 +180,10 @@ std::map<std::string, std::string> Xattrs(const std::string& path) {
   return out;
 }
 
+bool HasXattr(const std::string& path, const char* name) {
+  return lgetxattr(path.c_str(), name, nullptr, 0) >= 0;
+}
+
 bool IsWhiteoutDevice(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == 0; }
 
 std::string GetXattr(const std::string& path, const char* name) {
@@ -236,6 +240,19 @@ class Differ {
       if (IsWhiteoutDevice(st)) {
         RETURN_IF_ERROR(Whiteout(Join(rel, absl::StrCat(".wh.", name)), st));
         continue;
+      }
+      // A redirected directory (renamed inside the mount) or a metacopy file keeps its
+      // contents in the lower layers, which this walk does not read: the layer would lose
+      // them. Our mounts set redirect_dir=off (which also turns metacopy off), so only a
+      // mount made elsewhere can leave these.
+      for (const char* x : {"trusted.overlay.redirect", "user.overlay.redirect",
+                            "trusted.overlay.metacopy", "user.overlay.metacopy"}) {
+        if (HasXattr(path, x)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("overlay upper dir entry \"", r, "\" has ", x,
+                           ": its contents are in the lower layers (mount with "
+                           "redirect_dir=off,metacopy=off, or diff the two trees)"));
+        }
       }
       RETURN_IF_ERROR(Emit(r, path, st));
       if (S_ISDIR(st.st_mode)) {

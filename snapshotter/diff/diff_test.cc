@@ -124,6 +124,30 @@ TEST_F(DiffTest, OverlayUpperBecomesWhiteoutsAndOpaqueDirs) {
   EXPECT_EQ(r.entries, 9);
 }
 
+// A redirect (a directory renamed with redirect_dir=on) or a metacopy file keeps its contents
+// in the lower layers; a layer made from the upper dir alone would lose them.
+TEST_F(DiffTest, OverlayUpperRefusesRedirectsAndMetacopy) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for trusted xattrs";
+  ASSERT_EQ(mkdir(upper_.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((upper_ + "/new").c_str(), 0755), 0);
+  ASSERT_EQ(setxattr((upper_ + "/new").c_str(), "trusted.overlay.redirect", "/old", 4, 0), 0);
+  std::string blob;
+  auto sink = [&](absl::string_view d) {
+    blob.append(d.data(), d.size());
+    return absl::OkStatus();
+  };
+  absl::StatusOr<DiffResult> r = WriteDiff("", upper_, {.overlay_upper = true}, sink);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_NE(r.status().message().find("\"new\" has trusted.overlay.redirect"),
+            absl::string_view::npos)
+      << r.status();
+  ASSERT_EQ(removexattr((upper_ + "/new").c_str(), "trusted.overlay.redirect"), 0);
+  Write(upper_ + "/new/big", "");
+  ASSERT_EQ(setxattr((upper_ + "/new/big").c_str(), "trusted.overlay.metacopy", "", 0, 0), 0);
+  r = WriteDiff("", upper_, {.overlay_upper = true}, sink);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+}
+
 TEST_F(DiffTest, TwoTreesGiveChangesAndWhiteoutsAndApplyBack) {
   Write(lower_ + "/keep", "same");
   Write(lower_ + "/mod", "old");

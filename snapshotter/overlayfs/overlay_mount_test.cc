@@ -1,6 +1,10 @@
 // Real overlay mounts (root): layers applied with snapshotter/apply into overlayfs snapshots
 // behave as the OCI spec says once mounted, and a chain of 250 layers mounts in one piece.
 // Every mount is undone in teardown, even when a check fails.
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "snapshotter/apply/apply.h"
 #include "snapshotter/apply/tar_builder.h"
+#include "snapshotter/diff/diff.h"
 #include "snapshotter/mount/mount.h"
 #include "snapshotter/overlayfs/overlayfs.h"
 
@@ -127,6 +132,63 @@ TEST_F(OverlayMountTest, WhiteoutsAndOpaqueDirsHideLowerFiles) {
   EXPECT_EQ(*sys::ReadFile(rw + "/etc/gone"), "again");
   ASSERT_TRUE(sys::Unlink(rw + "/etc/keep").ok());
   EXPECT_TRUE(sys::Exists(lower + "/etc/keep"));
+}
+
+// Our mounts say redirect_dir=off, so renaming a lower directory inside a container copies
+// it up whole: the upper dir alone is a correct layer (old name whited out, new name with all
+// its contents), which is what the diff service reads.
+TEST_F(OverlayMountTest, RenamedDirectoryDiffsAsWhiteoutAndFullCopy) {
+  std::string l1 = AddLayer("", TarBuilder()
+                                    .Dir("old")
+                                    .File("old/a", "a")
+                                    .Dir("old/sub")
+                                    .File("old/sub/b", "b")
+                                    .File("keep", "k")
+                                    .Finish());
+  auto m = s_->Prepare("rw", l1, {});
+  ASSERT_TRUE(m.ok()) << m.status();
+  std::string upper;
+  for (const std::string& o : (*m)[0].options) {
+    if (o.rfind("upperdir=", 0) == 0) upper = o.substr(9);
+  }
+  ASSERT_FALSE(upper.empty());
+  const std::string rw = dir_ + "/mnt-rw";
+  ASSERT_TRUE(sys::Mkdir(rw, 0755).ok());
+  ASSERT_TRUE(MountAll(*m, rw).ok());
+  mounted_.push_back(rw);
+  // rename(2) of a merged directory is refused, as redirect_dir=off promises.
+  ASSERT_NE(::rename((rw + "/old").c_str(), (rw + "/new").c_str()), 0);
+  EXPECT_EQ(errno, EXDEV);
+  // mv falls back to copy and delete, as every program that renames must.
+  ASSERT_EQ(::system(("mv " + rw + "/old " + rw + "/new").c_str()), 0);
+  ASSERT_TRUE(Unmount(rw, /*detach=*/false).ok());
+  mounted_.pop_back();
+
+  std::string blob;
+  absl::StatusOr<DiffResult> r =
+      WriteDiff("", upper, {.overlay_upper = true, .compression = Compression::kNone},
+                [&](absl::string_view d) {
+                  blob.append(d.data(), d.size());
+                  return absl::OkStatus();
+                });
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<std::string> names;
+  struct archive* a = archive_read_new();
+  archive_read_support_format_tar(a);
+  ASSERT_EQ(archive_read_open_memory(a, blob.data(), blob.size()), ARCHIVE_OK);
+  struct archive_entry* e;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) names.push_back(archive_entry_pathname(e));
+  archive_read_free(a);
+  // In the upper dir's name order: the whiteout stands where "old" was.
+  EXPECT_EQ(names, (std::vector<std::string>{"new/", "new/a", "new/sub/", "new/sub/b", ".wh.old"}));
+
+  // The layer on top of l1 shows the rename.
+  std::string l2 = AddLayer(l1, blob);
+  const std::string root = MountView("v", l2);
+  EXPECT_FALSE(sys::Exists(root + "/old"));
+  EXPECT_EQ(*sys::ReadFile(root + "/new/a"), "a");
+  EXPECT_EQ(*sys::ReadFile(root + "/new/sub/b"), "b");
+  EXPECT_EQ(*sys::ReadFile(root + "/keep"), "k");
 }
 
 TEST_F(OverlayMountTest, TwoHundredFiftyLayersMount) {

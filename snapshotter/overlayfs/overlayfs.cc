@@ -37,7 +37,11 @@ std::vector<Mount> OverlaySnapshotter::MountsFor(const SnapshotRef& ref) const {
   }
   std::vector<std::string> lowers;
   for (int64_t id : ref.parent_ids) lowers.push_back(FsDir(id));
-  std::vector<std::string> opts = {"index=off"};
+  // redirect_dir=off: a directory renamed in the container is copied up whole (rename(2)
+  // gives EXDEV and mv falls back to copy and delete) instead of becoming a redirect to its
+  // lower path, so the upper dir alone is the layer's diff whatever the kernel's default;
+  // it also keeps metacopy off.
+  std::vector<std::string> opts = {"index=off", "redirect_dir=off"};
   if (ref.kind == Kind::kActive) {
     opts.push_back("workdir=" + SnapshotDir(ref.id) + "/work");
     opts.push_back("upperdir=" + FsDir(ref.id));

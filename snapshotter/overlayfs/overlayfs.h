@@ -3,7 +3,8 @@
 //   no parent            bind of its own fs (ro for a view)
 //   a view of one parent ro bind of the parent's fs
 //   otherwise            overlay, lowerdir = parents nearest first; an active snapshot adds
-//                        upperdir = its fs and workdir = its work; always index=off
+//                        upperdir = its fs and workdir = its work; always index=off and
+//                        redirect_dir=off (the diff reads only the upper dir)
 #ifndef BERTH_SNAPSHOTTER_OVERLAYFS_OVERLAYFS_H_
 #define BERTH_SNAPSHOTTER_OVERLAYFS_OVERLAYFS_H_
 

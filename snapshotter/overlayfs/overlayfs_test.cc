@@ -44,14 +44,14 @@ TEST_F(OverlayTest, MountsFollowTheChain) {
   m = s_->Prepare("b", "A", {});
   ASSERT_TRUE(m.ok());
   EXPECT_EQ((*m)[0].type, "overlay");
-  EXPECT_EQ((*m)[0].options,
-            (std::vector<std::string>{"index=off", "workdir=" + snaps + "3/work",
-                                      "upperdir=" + snaps + "3/fs", "lowerdir=" + snaps + "1/fs"}));
+  EXPECT_EQ((*m)[0].options, (std::vector<std::string>{
+                                 "index=off", "redirect_dir=off", "workdir=" + snaps + "3/work",
+                                 "upperdir=" + snaps + "3/fs", "lowerdir=" + snaps + "1/fs"}));
   ASSERT_TRUE(s_->Commit("B", "b", {}).ok());
   m = s_->View("v2", "B", {});
   ASSERT_TRUE(m.ok());
   EXPECT_EQ((*m)[0].options,
-            (std::vector<std::string>{"index=off", "ro",
+            (std::vector<std::string>{"index=off", "redirect_dir=off", "ro",
                                       "lowerdir=" + snaps + "3/fs:" + snaps + "1/fs"}));
   auto again = s_->Mounts("v2");
   ASSERT_TRUE(again.ok());
