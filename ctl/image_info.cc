@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "berth/services/content/v1/content.grpc.pb.h"
 #include "common/status_macros.h"
@@ -13,6 +14,8 @@ namespace cpb = berth::services::content::v1;
 using nlohmann::json;
 
 constexpr size_t kMaxDocument = 16 << 20;
+// Set by the daemon's unpack (services/images/unpack.h).
+constexpr char kUncompressedSizeLabel[] = "berth.io/uncompressed-size";
 
 std::string HostArch() {
   struct utsname u;
@@ -49,6 +52,22 @@ std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// A layer's uncompressed size, which unpacking records on its blob; until then (a load or
+// pull with --no-unpack), its size as stored.
+int64_t UnpackedSize(Client& client, cpb::Content::Stub& stub, const std::string& digest,
+                     int64_t stored) {
+  cpb::InfoRequest req;
+  req.set_digest(digest);
+  cpb::InfoResponse resp;
+  if (!stub.Info(client.Context().get(), req, &resp).ok()) return stored;
+  auto it = resp.info().labels().find(kUncompressedSizeLabel);
+  int64_t size = 0;
+  if (it == resp.info().labels().end() || !absl::SimpleAtoi(it->second, &size) || size < 0) {
+    return stored;
+  }
+  return size;
+}
+
 }  // namespace
 
 absl::StatusOr<ImageDetails> DescribeImage(Client& client,
@@ -83,13 +102,10 @@ absl::StatusOr<ImageDetails> DescribeImage(Client& client,
     return absl::InvalidArgumentError(absl::StrCat("manifest ", digest, " has no config"));
   }
   out.id = Str(*config, "digest");
-  if (auto s = config->find("size"); s != config->end() && s->is_number_integer()) {
-    out.size += s->get<int64_t>();
-  }
   if (auto layers = doc.find("layers"); layers != doc.end() && layers->is_array()) {
     for (const json& l : *layers) {
       if (auto s = l.find("size"); s != l.end() && s->is_number_integer()) {
-        out.size += s->get<int64_t>();
+        out.size += UnpackedSize(client, *stub, Str(l, "digest"), s->get<int64_t>());
       }
     }
   }

@@ -1,5 +1,5 @@
 // What the CLI shows about an image beyond its record: its config (IMAGE ID is the config's
-// digest, CREATED comes from it) and its size, read from the content service.
+// digest, CREATED comes from it) and its unpacked size, read from the content service.
 #ifndef BERTH_CTL_IMAGE_INFO_H_
 #define BERTH_CTL_IMAGE_INFO_H_
 
@@ -19,7 +19,9 @@ struct ImageDetails {
   std::string id;               // config digest
   std::string manifest_digest;  // the host platform's manifest
   absl::optional<absl::Time> created;
-  int64_t size = 0;  // config plus layers, as stored
+  // The layers' uncompressed sizes, as Docker shows an image's size: what unpacking
+  // recorded, or the stored size of a layer not unpacked yet.
+  int64_t size = 0;
   nlohmann::json config;
 };
 

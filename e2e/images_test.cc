@@ -66,11 +66,24 @@ struct Daemon : TestDaemon {
 };
 
 std::string MakeImage(const std::string& dir, const std::string& name,
-                      const std::string& cmd = "sh") {
-  const std::string out = dir + "/" + std::to_string(getpid()) + "-" + cmd + ".tar";
-  CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, out, name, "--cmd", cmd});
+                      const std::string& cmd = "sh", std::vector<std::string> flags = {}) {
+  std::string out = dir + "/" + std::to_string(getpid()) + "-" + cmd;
+  for (const std::string& f : flags) out += f;
+  out += ".tar";
+  std::vector<std::string> argv = {"/usr/bin/python3", kMakeImage, out, name, "--cmd", cmd};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  CommandResult r = RunCommand(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return out;
+}
+
+// The SIZE column of the one row that `berth images REPOSITORY:TAG` printed.
+std::string SizeColumn(const CommandResult& images) {
+  const size_t nl = images.out.find('\n');
+  if (nl == std::string::npos) return "";
+  std::string row = images.out.substr(nl + 1);
+  while (!row.empty() && row.back() == '\n') row.pop_back();
+  return row.substr(row.find_last_of(' ') + 1);
 }
 
 bool HaveSkopeo() { return access("/usr/bin/skopeo", X_OK) == 0; }
@@ -241,6 +254,43 @@ TEST(Images, RmiCollectsUniqueBlobsAndKeepsSharedOnes) {
       << missing.err;
   CommandResult invalid = d.Berth({"tag", "localhost/a:1", "Bad/Name"});
   EXPECT_NE(invalid.err.find("must be lowercase"), std::string::npos) << invalid.err;
+}
+
+TEST(Images, SizeIsTheUnpackedSize) {
+  Daemon d;
+  const std::string dir = MakeTempDir("size");
+  // The same layer, stored plain and gzip-compressed.
+  ASSERT_EQ(d.Berth({"load", "-i", MakeImage(dir, "localhost/plain:1")}).exit_code, 0);
+  const std::string gz = MakeImage(dir, "localhost/gz:1", "sh", {"--gzip"});
+  CommandResult load = d.Berth({"load", "-i", gz});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  const json plain = d.Inspect("localhost/plain:1");
+  const std::string diff_id = plain["RootFS"]["diff_ids"][0];
+  struct stat st;
+  ASSERT_EQ(stat((d.root + "/content/blobs/sha256/" + diff_id.substr(7)).c_str(), &st), 0);
+  const int64_t unpacked = st.st_size;  // the plain layer is the uncompressed tar
+  // The gzip image's layer was already unpacked (by the plain image): its size comes from
+  // the snapshot; the plain one's from its own unpack.
+  EXPECT_EQ(plain["Size"].get<int64_t>(), unpacked);
+  EXPECT_EQ(d.Inspect("localhost/gz:1")["Size"].get<int64_t>(), unpacked);
+  CommandResult a = d.Berth({"images", "localhost/plain:1"});
+  CommandResult b = d.Berth({"images", "localhost/gz:1"});
+  EXPECT_EQ(SizeColumn(a), SizeColumn(b)) << a.out << b.out;
+  EXPECT_NE(SizeColumn(a).find("MB"), std::string::npos) << a.out;
+
+  // In another namespace (snapshots are per namespace): unpacked from the gzip blob itself.
+  ASSERT_EQ(d.Berth({"load", "-i", gz}, "other").exit_code, 0);
+  json other =
+      json::parse(d.Berth({"image", "inspect", "localhost/gz:1"}, "other").out, nullptr, false);
+  ASSERT_TRUE(other.is_array() && other.size() == 1);
+  EXPECT_EQ(other[0]["Size"].get<int64_t>(), unpacked);
+
+  // Not unpacked: the size as stored, which is all berth knows.
+  ASSERT_EQ(d.Berth({"load", "--no-unpack", "-i", gz}, "stored").exit_code, 0);
+  json stored =
+      json::parse(d.Berth({"image", "inspect", "localhost/gz:1"}, "stored").out, nullptr, false);
+  ASSERT_TRUE(stored.is_array() && stored.size() == 1);
+  EXPECT_LT(stored[0]["Size"].get<int64_t>(), unpacked);
 }
 
 }  // namespace

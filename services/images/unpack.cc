@@ -33,6 +33,29 @@ void WithNamespace(grpc::ClientContext& ctx, const std::string& ns) {
   ctx.AddMetadata("berth-namespace", ns);
 }
 
+// Records on the layer's blob what unpacking it learnt. Only a convenience for listings, so a
+// failure is no reason to fail the unpack.
+void LabelLayer(::berth::content::ContentStore& store, const std::string& ns,
+                const Descriptor& layer, const std::string& diff_id, const std::string& size) {
+  absl::StatusOr<Digest> digest = Digest::Parse(layer.digest);
+  if (!digest.ok() || size.empty()) return;
+  absl::StatusOr<::berth::content::Info> info = store.GetInfo(ns, *digest);
+  if (!info.ok()) return;
+  auto has = [&](const char* key, const std::string& value) {
+    auto it = info->labels.find(key);
+    return it != info->labels.end() && it->second == value;
+  };
+  if (has(kContentUncompressedSizeLabel, size) && has(kContentUncompressedLabel, diff_id)) return;
+  ::berth::content::Info update{.digest = digest->ToString()};
+  update.labels[kContentUncompressedSizeLabel] = size;
+  update.labels[kContentUncompressedLabel] = diff_id;
+  store
+      .Update(ns, update,
+              {absl::StrCat("labels.", kContentUncompressedSizeLabel),
+               absl::StrCat("labels.", kContentUncompressedLabel)})
+      .IgnoreError();
+}
+
 }  // namespace
 
 std::string ChainId(const std::string& parent_chain, const std::string& diff_id) {
@@ -71,6 +94,11 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
       spb::StatSnapshotResponse resp;
       grpc::Status st = snaps.Stat(&ctx, req, &resp);
       if (st.ok()) {
+        // Unpacked before, maybe from another blob of the same diff_id.
+        auto size = resp.info().labels().find(kSnapshotUncompressedSizeLabel);
+        if (size != resp.info().labels().end()) {
+          LabelLayer(store, options.ns, manifest.layers[i], diff_ids[i], size->second);
+        }
         parent = chain;
         if (options.on_layer) options.on_layer(manifest.layers[i]);
         continue;
@@ -121,6 +149,9 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
       creq.set_name(chain);
       creq.set_key(key);
       (*creq.mutable_labels())[kUncompressedLabel] = diff_ids[i];
+      const std::string size = absl::StrCat(resp.applied().size());
+      (*creq.mutable_labels())[kSnapshotUncompressedSizeLabel] = size;
+      LabelLayer(store, options.ns, layer, diff_ids[i], size);
       google::protobuf::Empty e;
       grpc::Status cst = snaps.Commit(&cctx, creq, &e);
       // Another unpack of a sharing image committed it first: theirs is as good as ours.

@@ -20,6 +20,13 @@ namespace berth::images {
 
 // Label on each committed layer snapshot: its diff_id.
 inline constexpr char kUncompressedLabel[] = "berth.io/snapshot/uncompressed";
+// Label on each committed layer snapshot, and on the layer's blob in the content store once it
+// has been unpacked: the size in bytes of the uncompressed layer tar (what `berth images`
+// adds up as an image's SIZE, as Docker shows the unpacked size).
+inline constexpr char kSnapshotUncompressedSizeLabel[] = "berth.io/snapshot/uncompressed-size";
+inline constexpr char kContentUncompressedSizeLabel[] = "berth.io/uncompressed-size";
+// Label on the layer's blob once unpacked: its diff_id (containerd's containerd.io/uncompressed).
+inline constexpr char kContentUncompressedLabel[] = "berth.io/uncompressed";
 
 std::string ChainId(const std::string& parent_chain, const std::string& diff_id);
 
