@@ -369,6 +369,11 @@ class Differ {
     struct archive_entry* e = archive_entry_new();
     absl::Cleanup free = [e] { archive_entry_free(e); };
     archive_entry_copy_stat(e, &st);
+    // Only the mtime: atime moves when the file is read (by the previous diff, say) and ctime
+    // with any metadata change, so carrying them would make the same changes a new blob.
+    archive_entry_unset_atime(e);
+    archive_entry_unset_ctime(e);
+    archive_entry_unset_birthtime(e);
     archive_entry_set_pathname(e, rel.c_str());
     archive_entry_set_uname(e, "");
     archive_entry_set_gname(e, "");

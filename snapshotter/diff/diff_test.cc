@@ -244,6 +244,22 @@ TEST_F(DiffTest, TwoTreesSeeMetadataOnlyChanges) {
   EXPECT_EQ(v[0], 'd');
 }
 
+// The same changes give the same blob, even though the first diff read the files (atime) and
+// their metadata changed meanwhile (ctime).
+TEST_F(DiffTest, SameChangesSameBlob) {
+  ASSERT_EQ(mkdir(upper_.c_str(), 0755), 0);
+  Write(upper_ + "/f", "contents");
+  struct timespec t[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (upper_ + "/f").c_str(), t, 0), 0);
+  DiffResult a, b;
+  std::string first = Diff("", {}, &a);
+  ASSERT_EQ(chmod((upper_ + "/f").c_str(), 0644), 0);  // same mode, new ctime
+  ::usleep(20000);
+  std::string second = Diff("", {}, &b);
+  EXPECT_EQ(a.digest, b.digest);
+  EXPECT_EQ(first, second);
+}
+
 TEST_F(DiffTest, EmptyLowerAndZstd) {
   ASSERT_EQ(mkdir(upper_.c_str(), 0755), 0);
   Write(upper_ + "/x", "x");
