@@ -25,6 +25,7 @@
 #include "services/images/images_service.h"
 #include "services/leases/leases_service.h"
 #include "services/metadata/image_records.h"
+#include "services/metadata/lease_records.h"
 #include "services/network/networks_service.h"
 #include "services/snapshots/snapshots_service.h"
 #include "services/tasks/task_manager.h"
@@ -357,9 +358,18 @@ const std::vector<ServiceDef>& ServiceDefs() {
        }},
       {"diff", "berth.services.diff.v1.Diff",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {
+         ASSIGN_OR_RETURN(std::shared_ptr<metadata::MetadataStore> md,
+                          ctx.shared->Metadata(ctx.config.root));
          ASSIGN_OR_RETURN(std::shared_ptr<content::local::LocalContentStore> store,
                           ctx.shared->Content(ctx.config));
-         return std::make_unique<services::DiffService>(store);
+         // A layer the namespace already had joins the request's lease all the same.
+         return std::make_unique<services::DiffService>(store, [md](const std::string& ns,
+                                                                    const std::string& lease,
+                                                                    const std::string& digest) {
+           return md->db->Update([&](metadata::Db& db) {
+             return metadata::AddLeaseResource(db, ns, lease, {.type = "content", .id = digest});
+           });
+         });
        }},
       {"build", "berth.services.build.v1.Build",
        [](ServiceContext& ctx) -> absl::StatusOr<std::unique_ptr<grpc::Service>> {

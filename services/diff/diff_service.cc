@@ -124,8 +124,8 @@ std::string NewRef() {
 
 }  // namespace
 
-DiffService::DiffService(std::shared_ptr<::berth::content::ContentStore> store)
-    : store_(std::move(store)) {}
+DiffService::DiffService(std::shared_ptr<::berth::content::ContentStore> store, LeaseHold hold)
+    : store_(std::move(store)), hold_(std::move(hold)) {}
 
 grpc::Status DiffService::Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
                                 pb::ApplyResponse* resp) {
@@ -199,6 +199,9 @@ grpc::Status DiffService::Diff(grpc::ServerContext* ctx, const pb::DiffRequest* 
                          }));
     // The store checks what it received against what was computed while writing.
     RETURN_IF_ERROR(w->SetExpected(r.size, r.digest));
+    // Held before the commit: if the namespace already has the blob, the commit adds nothing
+    // to the lease, and the blob might be unreferenced until the caller uses the answer.
+    if (hold_ && !lease.empty()) RETURN_IF_ERROR(hold_(ns, lease, r.digest));
     ::berth::content::Labels labels(req->labels().begin(), req->labels().end());
     labels[kUncompressedLabel] = r.diff_id;
     absl::StatusOr<::berth::content::Info> info = w->Commit(labels);

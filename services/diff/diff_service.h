@@ -8,6 +8,7 @@
 #ifndef BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
 #define BERTH_SERVICES_DIFF_DIFF_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,9 +22,18 @@ namespace berth::services {
 absl::StatusOr<std::pair<std::string, ::berth::snapshotter::ApplyOptions>> ApplyTarget(
     const google::protobuf::RepeatedPtrField<::berth::types::v1::Mount>& mounts);
 
+// Makes lease `lease` of namespace `ns` hold blob `digest` (NOT_FOUND without that lease).
+using LeaseHold = std::function<absl::Status(const std::string& ns, const std::string& lease,
+                                             const std::string& digest)>;
+
 class DiffService final : public ::berth::services::diff::v1::Diff::Service {
  public:
-  explicit DiffService(std::shared_ptr<::berth::content::ContentStore> store);
+  // Diff calls `hold` (when set and the request names a lease) with the layer's digest before
+  // committing it, so the lease holds the blob even when the namespace already had it and the
+  // commit stores nothing: a collection between the answer and the caller's reference to it
+  // cannot take it.
+  explicit DiffService(std::shared_ptr<::berth::content::ContentStore> store,
+                       LeaseHold hold = nullptr);
 
   grpc::Status Apply(grpc::ServerContext* ctx, const ::berth::services::diff::v1::ApplyRequest* req,
                      ::berth::services::diff::v1::ApplyResponse* resp) override;
@@ -32,6 +42,7 @@ class DiffService final : public ::berth::services::diff::v1::Diff::Service {
 
  private:
   const std::shared_ptr<::berth::content::ContentStore> store_;
+  const LeaseHold hold_;
 };
 
 }  // namespace berth::services
