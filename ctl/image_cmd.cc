@@ -39,7 +39,8 @@ int RunInspect(const GlobalOptions& global, const std::vector<std::string>& name
     RepoTag rt = SplitName(image.name());
     json j = {
         {"Id", d->id},
-        {"RepoTags", rt.digest.empty() ? json::array({FamiliarName(image.name())}) : json::array()},
+        {"RepoTags", rt.digest.empty() && !rt.dangling ? json::array({FamiliarName(image.name())})
+                                                       : json::array()},
         {"RepoDigests",
          rt.digest.empty() ? json::array() : json::array({FamiliarName(image.name())})},
         {"Created", d->config.value("created", "")},

@@ -36,8 +36,17 @@ std::string HumanDuration(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Hours(d) / 24 / 365, " years");
 }
 
+bool IsDangling(const std::string& name) {
+  return absl::StartsWith(name, "berth.invalid/dangling@");
+}
+
 RepoTag SplitName(const std::string& name) {
   RepoTag out;
+  if (IsDangling(name)) {
+    out.repository = out.tag = "<none>";
+    out.dangling = true;
+    return out;
+  }
   std::string repo = name;
   if (const size_t at = repo.find('@'); at != std::string::npos) {
     out.digest = repo.substr(at + 1);
@@ -62,6 +71,7 @@ RepoTag SplitName(const std::string& name) {
 
 std::string FamiliarName(const std::string& name) {
   RepoTag rt = SplitName(name);
+  if (rt.dangling) return "<none>:<none>";
   if (!rt.digest.empty()) return absl::StrCat(rt.repository, "@", rt.digest);
   return absl::StrCat(rt.repository, ":", rt.tag);
 }

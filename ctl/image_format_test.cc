@@ -46,5 +46,16 @@ TEST(ImageFormat, SplitsNormalisedNames) {
   EXPECT_EQ(ShortId("sha256:0123456789abcdef", true), "sha256:0123456789abcdef");
 }
 
+TEST(ImageFormat, DanglingImagesShowAsNone) {
+  const std::string name = "berth.invalid/dangling@sha256:" + std::string(64, 'a');
+  RepoTag r = SplitName(name);
+  EXPECT_TRUE(r.dangling);
+  EXPECT_EQ(r.repository, "<none>");
+  EXPECT_EQ(r.tag, "<none>");
+  EXPECT_EQ(r.digest, "");
+  EXPECT_EQ(FamiliarName(name), "<none>:<none>");
+  EXPECT_FALSE(SplitName("docker.io/library/busybox@sha256:abc").dangling);
+}
+
 }  // namespace
 }  // namespace berth::ctl

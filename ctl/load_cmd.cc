@@ -13,6 +13,7 @@
 #include "common/grpc_status.h"
 #include "ctl/commands.h"
 #include "ctl/image_format.h"
+#include "ctl/image_info.h"
 
 namespace berth::ctl {
 namespace {
@@ -112,8 +113,15 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (!read_error.ok()) return ReportError(read_error);
   if (!st.ok()) return ReportError(CallError(**client, st));
-  for (const pb::Image& i : loaded)
-    std::printf("Loaded image: %s\n", FamiliarName(i.name()).c_str());
+  for (const pb::Image& i : loaded) {
+    if (!IsDangling(i.name())) {
+      std::printf("Loaded image: %s\n", FamiliarName(i.name()).c_str());
+      continue;
+    }
+    // As Docker says it of an image without a name: by its ID.
+    absl::StatusOr<ImageDetails> d = DescribeImage(**client, i);
+    std::printf("Loaded image ID: %s\n", d.ok() ? d->id.c_str() : i.target().digest().c_str());
+  }
   return 0;
 }
 

@@ -1,10 +1,12 @@
-// berth rmi: removes image names; the blobs nothing else uses are collected before it returns.
+// berth rmi: removes image names (or an unnamed image, by its ID); the blobs nothing else uses
+// are collected before it returns.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
 #include "ctl/image_format.h"
+#include "ctl/image_info.h"
 
 namespace berth::ctl {
 namespace {
@@ -21,7 +23,11 @@ int RunRmi(const GlobalOptions& global, const std::vector<std::string>& images) 
     pb::GetImageRequest get;
     get.set_name(name);
     pb::GetImageResponse image;
+    // By name, or by image ID or digest prefix (the daemon resolves either).
     grpc::Status st = stub->Get((*client)->Context().get(), get, &image);
+    absl::StatusOr<ImageDetails> details = absl::UnknownError("not read");
+    if (st.ok() && IsDangling(image.image().name()))
+      details = DescribeImage(**client, image.image());
     if (st.ok()) {
       pb::DeleteImageRequest del;
       del.set_name(image.image().name());
@@ -33,7 +39,13 @@ int RunRmi(const GlobalOptions& global, const std::vector<std::string>& images) 
       rc = ReportError(CallError(**client, st));
       continue;
     }
-    std::printf("Untagged: %s\n", FamiliarName(image.image().name()).c_str());
+    if (!IsDangling(image.image().name())) {
+      std::printf("Untagged: %s\n", FamiliarName(image.image().name()).c_str());
+    } else {
+      // Docker prints the ID of an image that goes with no name to untag.
+      std::printf("Deleted: %s\n",
+                  details.ok() ? details->id.c_str() : image.image().target().digest().c_str());
+    }
   }
   return rc;
 }

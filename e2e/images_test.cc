@@ -293,5 +293,73 @@ TEST(Images, SizeIsTheUnpackedSize) {
   EXPECT_LT(stored[0]["Size"].get<int64_t>(), unpacked);
 }
 
+// Copies a tar without the entries named in `drop` (comma-separated).
+void TarWithout(const std::string& in, const std::string& out, const std::string& drop) {
+  CommandResult r =
+      RunCommand({"/usr/bin/python3", "-c",
+                  "import sys, tarfile\n"
+                  "drop = sys.argv[3].split(',')\n"
+                  "with tarfile.open(sys.argv[1]) as i, tarfile.open(sys.argv[2], 'w') as o:\n"
+                  "    for m in i.getmembers():\n"
+                  "        if m.name not in drop:\n"
+                  "            o.addfile(m, i.extractfile(m) if m.isfile() else None)\n",
+                  in, out, drop});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Images, UnnamedEntriesLoadAsDanglingImages) {
+  Daemon d;
+  const std::string dir = MakeTempDir("dangling");
+  const std::string oci = MakeImage(dir, "localhost/x:1", "sh", {"--unnamed"});
+  CommandResult load = d.Berth({"load", "-i", oci});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  ASSERT_EQ(d.Images().size(), 1u);
+  const std::string name = d.Images().begin()->first;
+  const std::string target = d.Images().begin()->second;
+  EXPECT_EQ(name, "berth.invalid/dangling@" + target);
+  const json info = d.Inspect(target.substr(7, 12));  // by digest prefix
+  const std::string id = info["Id"];
+  EXPECT_EQ(load.out, "Loaded image ID: " + id + "\n");
+  EXPECT_EQ(info["RepoTags"], json::array());
+  EXPECT_EQ(info["RepoDigests"], json::array());
+  EXPECT_EQ(d.Inspect(id.substr(7, 12))["Target"]["digest"], target);  // by image ID
+
+  CommandResult images = d.Berth({"images"});
+  EXPECT_NE(images.out.find("<none>       <none>   " + id.substr(7, 12)), std::string::npos)
+      << images.out;
+  // Loading it again adds nothing.
+  ASSERT_EQ(d.Berth({"load", "-i", oci}).exit_code, 0);
+  EXPECT_EQ(d.Images().size(), 1u);
+
+  // Saved by ID, it is saved unnamed; a docker-archive with no RepoTags loads as dangling too.
+  const std::string saved = dir + "/saved.tar";
+  ASSERT_EQ(d.Berth({"save", "-o", saved, id.substr(7, 12)}).exit_code, 0);
+  const std::string docker = dir + "/docker.tar";
+  TarWithout(saved, docker, "index.json,oci-layout");
+  load = d.Berth({"load", "-i", docker}, "docker");
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_EQ(load.out, "Loaded image ID: " + id + "\n");
+  ASSERT_EQ(d.Images("docker").size(), 1u);
+  EXPECT_EQ(d.Images("docker").begin()->first.rfind("berth.invalid/dangling@sha256:", 0), 0u);
+  load = d.Berth({"load", "-i", saved}, "oci");
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_EQ(d.Images("oci"), d.Images());
+  ASSERT_EQ(d.Berth({"rmi", target.substr(7, 12)}, "oci").exit_code, 0);  // by digest prefix
+
+  // Removed by its ID, with what only it used.
+  CommandResult rmi = d.Berth({"rmi", id.substr(7, 12)}, "docker");
+  ASSERT_EQ(rmi.exit_code, 0) << rmi.err;
+  EXPECT_EQ(rmi.out, "Deleted: " + id + "\n");
+  EXPECT_TRUE(d.Images("docker").empty());
+
+  // A name makes it dangling no more, in either order.
+  ASSERT_EQ(d.Berth({"tag", id.substr(7, 12), "localhost/named:1"}).exit_code, 0);
+  EXPECT_EQ(d.Images(), (std::map<std::string, std::string>{{"localhost/named:1", target}}));
+  ASSERT_EQ(d.Berth({"load", "-i", oci}).exit_code, 0);
+  EXPECT_EQ(d.Images(), (std::map<std::string, std::string>{{"localhost/named:1", target}}));
+  ASSERT_EQ(d.Berth({"rmi", "localhost/named:1"}).exit_code, 0);
+  EXPECT_FALSE(d.BlobOnDisk(target));
+}
+
 }  // namespace
 }  // namespace berth::e2e

@@ -140,7 +140,8 @@ absl::Status ExportArchive(ContentStore& store, const ExportOptions& options,
                              what));
     ASSIGN_OR_RETURN(Reference ref, ParseNormalized(img.name));
     Descriptor entry = target;
-    entry.annotations[kContainerdImageName] = img.name;
+    // A dangling image is saved unnamed, as Docker saves one given by its ID.
+    if (!IsDanglingName(img.name)) entry.annotations[kContainerdImageName] = img.name;
     if (!ref.tag.empty()) entry.annotations[kOciRefName] = ref.tag;
     index.manifests.push_back(std::move(entry));
 

@@ -30,6 +30,7 @@
 #include "services/images/reference.h"
 #include "services/images/registry/client.h"
 #include "services/images/unpack.h"
+#include "services/images/walk.h"
 #include "services/metadata/content_records.h"
 #include "services/metadata/image_records.h"
 #include "spdlog/spdlog.h"
@@ -172,19 +173,60 @@ ImagesService::ImagesService(std::shared_ptr<::berth::content::ContentStore> sto
       store_(std::move(store)),
       md_(std::move(md)) {}
 
+absl::StatusOr<md::ImageRecord> ImagesService::Lookup(const std::string& ns,
+                                                      const std::string& source) {
+  absl::StatusOr<md::ImageRecord> found = absl::UnknownError("");
+  std::vector<md::ImageRecord> all;
+  RETURN_IF_ERROR(md_->db->View([&](md::Db& db) -> absl::Status {
+    found = FindImage(db, ns, source);
+    if (found.ok() || !absl::IsNotFound(found.status()) || !LooksLikeDigestPrefix(source)) {
+      return absl::OkStatus();
+    }
+    return md::ForEachImage(db, ns, [&](md::ImageRecord r) {
+      all.push_back(std::move(r));
+      return absl::OkStatus();
+    });
+  }));
+  if (all.empty()) return found;
+  // By image ID. The configs are read outside the transaction: the store has its own.
+  const std::string prefix =
+      absl::StartsWith(source, "sha256:") ? source : absl::StrCat("sha256:", source);
+  std::set<std::string> configs;
+  std::vector<md::ImageRecord> matched;
+  for (md::ImageRecord& r : all) {
+    const img::Descriptor target{
+        .media_type = r.target.media_type, .digest = r.target.digest, .size = r.target.size};
+    absl::StatusOr<img::Descriptor> m =
+        img::ResolveManifest(*store_, ns, target, img::HostPlatform());
+    if (!m.ok()) continue;
+    absl::StatusOr<std::string> text = img::ReadDocument(*store_, ns, *m);
+    if (!text.ok()) continue;
+    absl::StatusOr<img::Manifest> manifest = img::ParseManifest(*text, m->digest);
+    if (!manifest.ok() || !absl::StartsWith(manifest->config.digest, prefix)) continue;
+    configs.insert(manifest->config.digest);
+    matched.push_back(std::move(r));
+  }
+  if (configs.size() > 1) {
+    return absl::FailedPreconditionError(absl::StrCat("image ID prefix \"", source, "\" matches ",
+                                                      configs.size(), " images; give more digits"));
+  }
+  if (matched.empty()) return found;
+  // Several names of one image: the dangling record, if any, else the first name.
+  for (md::ImageRecord& r : matched) {
+    if (img::IsDanglingName(r.name)) return std::move(r);
+  }
+  return std::move(matched.front());
+}
+
 grpc::Status ImagesService::Get(grpc::ServerContext* context, const pb::GetImageRequest* request,
                                 pb::GetImageResponse* response) {
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
   if (!ns.ok()) return ToGrpcStatus(ns.status());
-  absl::StatusOr<std::string> name = NormalizeName(request->name(), "images Get");
-  if (!name.ok()) return ToGrpcStatus(name.status());
-  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
-    ASSIGN_OR_RETURN(absl::optional<md::ImageRecord> r, md::GetImage(db, *ns, *name));
-    if (!r.has_value()) return NotFound(*ns, *name);
-    ToProto(*r, response->mutable_image());
-    return absl::OkStatus();
-  });
-  return ToGrpcStatus(st);
+  // By name, as given; or by target digest or image ID prefix, as Docker's lookups go.
+  absl::StatusOr<md::ImageRecord> r = Lookup(*ns, request->name());
+  if (!r.ok()) return ToGrpcStatus(Annotate(r.status(), "images Get"));
+  ToProto(*r, response->mutable_image());
+  return grpc::Status::OK;
 }
 
 grpc::Status ImagesService::List(grpc::ServerContext* context, const pb::ListImagesRequest* request,
@@ -314,12 +356,15 @@ grpc::Status ImagesService::Tag(grpc::ServerContext* context, const pb::TagImage
     ASSIGN_OR_RETURN(std::string target, NormalizeName(request->target(), "images Tag"));
     md::ImageRecord r;
     const absl::Time now = absl::Now();
+    ASSIGN_OR_RETURN(md::ImageRecord src, Lookup(*ns, request->source()));
     RETURN_IF_ERROR(md_->db->Update([&](md::Db& db) -> absl::Status {
-      ASSIGN_OR_RETURN(md::ImageRecord src, FindImage(db, *ns, request->source()));
-      r = std::move(src);
+      r = src;
       r.name = target;
       r.created_at = r.updated_at = now;
-      return md::PutImage(db, r);
+      RETURN_IF_ERROR(md::PutImage(db, r));
+      // A dangling image that gets a name is dangling no more.
+      if (img::IsDanglingName(target)) return absl::OkStatus();
+      return md::DeleteImage(db, *ns, img::DanglingName(r.target.digest)).status();
     }));
     ToProto(r, response->mutable_image());
     publisher_.Publish(*ns, "/images/create", ImageEvent<ev::ImageCreate>(r));
@@ -401,11 +446,7 @@ absl::StatusOr<pb::UnpackImageResponse> ImagesService::UnpackImage(
     return absl::FailedPreconditionError(
         "unpack needs the snapshots and diff services, hosted here or listed under remote:");
   }
-  md::ImageRecord record;
-  RETURN_IF_ERROR(md_->db->View([&](md::Db& db) -> absl::Status {
-    ASSIGN_OR_RETURN(record, FindImage(db, ns, name));
-    return absl::OkStatus();
-  }));
+  ASSIGN_OR_RETURN(md::ImageRecord record, Lookup(ns, name));
   img::Descriptor target{.media_type = record.target.media_type,
                          .digest = record.target.digest,
                          .size = record.target.size};
@@ -457,13 +498,13 @@ grpc::Status ImagesService::Export(grpc::ServerContext* context,
     return ToGrpcStatus(absl::InvalidArgumentError("save: name at least one image"));
   }
   std::vector<md::ImageRecord> images;
-  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
+  absl::Status st = [&]() -> absl::Status {
     for (const std::string& n : request->names()) {
-      ASSIGN_OR_RETURN(md::ImageRecord r, FindImage(db, *ns, n));
+      ASSIGN_OR_RETURN(md::ImageRecord r, Lookup(*ns, n));
       images.push_back(std::move(r));
     }
     return absl::OkStatus();
-  });
+  }();
   if (!st.ok()) return ToGrpcStatus(Annotate(st, "save"));
   int chunk = request->chunk_size() <= 0 ? kDefaultExportChunk : request->chunk_size();
   chunk = std::clamp(chunk, kMinExportChunk, kMaxExportChunk);
@@ -643,12 +684,9 @@ grpc::Status ImagesService::Push(grpc::ServerContext* context, const pb::PushIma
                                  grpc::ServerWriter<pb::PushImageResponse>* writer) {
   absl::StatusOr<std::string> ns = RequestNamespace(*context);
   if (!ns.ok()) return ToGrpcStatus(ns.status());
-  md::ImageRecord record;
-  absl::Status st = md_->db->View([&](md::Db& db) -> absl::Status {
-    ASSIGN_OR_RETURN(record, FindImage(db, *ns, request->name()));
-    return absl::OkStatus();
-  });
-  if (!st.ok()) return ToGrpcStatus(Annotate(st, "push"));
+  absl::StatusOr<md::ImageRecord> found = Lookup(*ns, request->name());
+  if (!found.ok()) return ToGrpcStatus(Annotate(found.status(), "push"));
+  const md::ImageRecord& record = *found;
   absl::StatusOr<img::Reference> dest =
       img::ParseNormalized(request->ref().empty() ? record.name : request->ref());
   if (!dest.ok()) return ToGrpcStatus(Annotate(dest.status(), "push"));

@@ -14,6 +14,7 @@
 #include "services/images/oci.h"
 #include "services/images/registry/hosts.h"
 #include "services/images/unpack.h"
+#include "services/metadata/image_records.h"
 #include "services/metadata/store.h"
 
 namespace berth::services {
@@ -76,6 +77,10 @@ class ImagesService final : public ::berth::services::images::v1::Images::Servic
                      ::berth::services::images::v1::LoginResponse* response) override;
 
  private:
+  // The image `source` names: by name; else by a unique prefix (4+ hex digits) of its target
+  // digest or of its config digest (the image ID that `berth images` shows).
+  absl::StatusOr<::berth::metadata::ImageRecord> Lookup(const std::string& ns,
+                                                        const std::string& source);
   absl::StatusOr<::berth::services::images::v1::UnpackImageResponse> UnpackImage(
       const std::string& ns, const std::string& name, const std::string& snapshotter,
       const ::berth::types::v1::Platform& platform);

@@ -113,6 +113,7 @@ class Load {
     RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
       for (metadata::ImageRecord& r : images) {
         r.created_at = r.updated_at = now;
+        RETURN_IF_ERROR(NameDangling(db, r));
         RETURN_IF_ERROR(metadata::PutImage(db, r));
       }
       // The images hold their blobs now.
@@ -122,6 +123,29 @@ class Load {
       progress_({.ref = r.name, .status = "named", .offset = 0, .total = 0});
     }
     return images;
+  }
+
+  // As in Docker, an image is dangling only while it has no name: an unnamed entry whose
+  // target already has a name in the namespace becomes that image, and a named one replaces
+  // the dangling record of its target.
+  absl::Status NameDangling(Db& db, metadata::ImageRecord& r) {
+    if (!IsDanglingName(r.name)) {
+      return metadata::DeleteImage(db, opts_.ns, DanglingName(r.target.digest)).status();
+    }
+    absl::optional<metadata::ImageRecord> named;
+    RETURN_IF_ERROR(metadata::ForEachImage(db, opts_.ns, [&](metadata::ImageRecord other) {
+      if (!named.has_value() && other.target.digest == r.target.digest &&
+          !IsDanglingName(other.name)) {
+        named = std::move(other);
+      }
+      return absl::OkStatus();
+    }));
+    if (named.has_value()) {
+      // Re-put as it is (only its updated time moves).
+      named->updated_at = r.updated_at;
+      r = *std::move(named);
+    }
+    return absl::OkStatus();
   }
 
   absl::Status HoldExisting(const std::string& digest) {
@@ -259,12 +283,7 @@ class Load {
       }
     }
     if (name.empty()) name = opts_.base_name;
-    if (name.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("index.json: ", KindName(KindOf(d.media_type)), " ", d.digest,
-                       " carries no image name (annotation ", kContainerdImageName,
-                       ", or a full reference in ", kOciRefName, "); give the load a base name"));
-    }
+    if (name.empty()) return DanglingName(d.digest);
     absl::StatusOr<std::string> normalized = Normalize(name);
     if (!normalized.ok()) return Annotate(normalized.status(), "index.json");
     return normalized;
@@ -333,11 +352,7 @@ class Load {
         ASSIGN_OR_RETURN(std::string n, Normalize(opts_.base_name));
         names.push_back(n);
       }
-      if (names.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(kDockerManifestFile, ": the image with config ", e.config,
-                         " has no RepoTags; give the load a base name"));
-      }
+      if (names.empty()) names.push_back(DanglingName(target.digest));
       for (const std::string& n : names) {
         images.push_back(
             {.ns = opts_.ns,

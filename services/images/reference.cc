@@ -182,4 +182,12 @@ absl::StatusOr<std::string> Normalize(absl::string_view text) {
   return ref->String();
 }
 
+std::string DanglingName(absl::string_view target_digest) {
+  return absl::StrCat(kDanglingRepository, "@", target_digest);
+}
+
+bool IsDanglingName(absl::string_view name) {
+  return absl::StartsWith(name, absl::StrCat(kDanglingRepository, "@"));
+}
+
 }  // namespace berth::images

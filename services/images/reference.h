@@ -48,6 +48,14 @@ absl::StatusOr<Reference> ParseNormalized(absl::string_view text);
 // ParseNormalized(text)->String().
 absl::StatusOr<std::string> Normalize(absl::string_view text);
 
+// An image loaded from an archive entry that names it nowhere is "dangling" (Docker's
+// <none>:<none>). Its record is named for its target: "berth.invalid/dangling@sha256:<hex>".
+// The .invalid domain (RFC 2606) names no registry, so such a name never collides with a real
+// image's; it stays addressable by name, target digest and config digest (image ID).
+inline constexpr char kDanglingRepository[] = "berth.invalid/dangling";
+std::string DanglingName(absl::string_view target_digest);
+bool IsDanglingName(absl::string_view name);
+
 }  // namespace berth::images
 
 #endif  // BERTH_SERVICES_IMAGES_REFERENCE_H_

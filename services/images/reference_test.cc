@@ -100,5 +100,18 @@ TEST(Reference, InvalidReferencesSayWhy) {
   }
 }
 
+TEST(Reference, DanglingNamesAreValidReferencesOfNoRegistry) {
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  const std::string name = DanglingName(digest);
+  EXPECT_EQ(name, "berth.invalid/dangling@" + digest);
+  EXPECT_TRUE(IsDanglingName(name));
+  absl::StatusOr<Reference> ref = ParseNormalized(name);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  EXPECT_EQ(ref->String(), name);
+  EXPECT_EQ(ref->domain, "berth.invalid");
+  EXPECT_FALSE(IsDanglingName("docker.io/library/busybox:latest"));
+  EXPECT_FALSE(IsDanglingName("berth.invalid/dangling:latest"));
+}
+
 }  // namespace
 }  // namespace berth::images
