@@ -1,5 +1,6 @@
 // berth load: streams an image archive (OCI layout or docker-archive, from a file or stdin)
-// to the daemon, drawing its progress on a terminal, then names the images it loaded.
+// to the daemon, showing each blob's progress (redrawn lines with bars on a terminal, as
+// Docker's; plain lines on stderr otherwise), then names the images it loaded.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,11 +10,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "common/grpc_status.h"
 #include "ctl/commands.h"
 #include "ctl/image_format.h"
 #include "ctl/image_info.h"
+#include "ctl/transfer_display.h"
 
 namespace berth::ctl {
 namespace {
@@ -30,27 +33,41 @@ struct LoadOptions {
   std::string snapshotter;  // empty: the daemon's default
 };
 
+// The id a line is drawn for: 12 hex digits of a blob (OCI layout "blobs/sha256/<hex>",
+// docker-archive "<hex>/layer.tar" or "<hex>.json"), else the archive path.
 std::string Short(const std::string& ref) {
-  constexpr char kBlobs[] = "blobs/sha256/";
-  if (ref.rfind(kBlobs, 0) == 0) return ref.substr(sizeof(kBlobs) - 1, 12);
+  absl::string_view hex = ref;
+  if (absl::ConsumePrefix(&hex, "blobs/sha256/") || absl::ConsumeSuffix(&hex, "/layer.tar") ||
+      absl::ConsumeSuffix(&hex, ".json")) {
+    if (hex.size() == 64 && hex.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      return std::string(hex.substr(0, 12));
+    }
+  }
   return ref;
 }
 
-void ShowProgress(const berth::types::v1::Progress& p, bool tty) {
-  if (p.status() == "named") return;
-  if (p.status() == "unpacked") {  // offset/total count layers here, not bytes
-    std::fprintf(stderr, "%s%s: unpacked %lld/%lld layers\n", tty ? "\r\033[K" : "",
-                 FamiliarName(p.ref()).c_str(), static_cast<long long>(p.offset()),
-                 static_cast<long long>(p.total()));
+void ShowLoadProgress(TransferDisplay& display, const berth::types::v1::Progress& p, bool tty) {
+  const std::string& s = p.status();
+  if (s == "named") return;
+  if (s == "unpacked") {  // offset/total count layers here, not bytes
+    const std::string& name = p.ref();
+    display.Print(absl::StrCat(
+        IsDangling(name) ? ShortId(name.substr(name.find('@') + 1), false) : FamiliarName(name),
+        ": unpacked ", p.offset(), "/", p.total(), " layers"));
     return;
   }
-  if (tty) {
-    std::fprintf(stderr, "\r\033[K%s: %-8s %s/%s", Short(p.ref()).c_str(), p.status().c_str(),
-                 HumanSize(p.offset()).c_str(), HumanSize(p.total()).c_str());
-    std::fflush(stderr);
-  } else if (p.status() == "done" || p.status() == "exists") {
-    std::fprintf(stderr, "%s: %s %s\n", Short(p.ref()).c_str(), p.status().c_str(),
-                 HumanSize(p.total()).c_str());
+  const std::string id = Short(p.ref());
+  if (s == "loading") {
+    // Plain output has one line per blob, when it is in.
+    if (tty) display.Update(id, "Loading", p.offset(), p.total(), /*bar=*/true);
+  } else if (s == "done") {
+    if (tty) {
+      display.Update(id, "Loaded", p.total(), p.total(), /*bar=*/true);
+    } else {
+      display.Update(id, absl::StrCat("Loaded ", HumanSize(p.total())));
+    }
+  } else if (s == "exists") {
+    display.Update(id, "Already exists");
   }
 }
 
@@ -73,14 +90,17 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
   auto ctx = (*client)->Context();
   auto stream = stub->Import(ctx.get());
 
-  const bool tty = !opts.quiet && isatty(2);
+  // On a terminal, Docker's redrawn lines on stdout; else plain lines on stderr, so that
+  // stdout holds only what was loaded.
+  const bool tty = isatty(1);
+  TransferDisplay display(tty ? stdout : stderr, tty);
   std::vector<pb::Image> loaded;
   // Progress flows while the upload goes on: read it on its own thread, or both sides stall.
   std::thread reader([&] {
     pb::ImportImageResponse resp;
     while (stream->Read(&resp)) {
       if (!opts.quiet) {
-        for (const auto& p : resp.progress()) ShowProgress(p, tty);
+        for (const auto& p : resp.progress()) ShowLoadProgress(display, p, tty);
       }
       for (const pb::Image& i : resp.images()) loaded.push_back(i);
     }
@@ -110,7 +130,6 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
   reader.join();
   grpc::Status st = stream->Finish();
   if (fd > 0) close(fd);
-  if (tty) std::fprintf(stderr, "\r\033[K");
   if (!read_error.ok()) return ReportError(read_error);
   if (!st.ok()) return ReportError(CallError(**client, st));
   for (const pb::Image& i : loaded) {

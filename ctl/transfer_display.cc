@@ -1,5 +1,8 @@
 #include "ctl/transfer_display.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -11,17 +14,28 @@ std::string ProgressBar(int64_t offset, int64_t total) {
   constexpr int kWidth = 50;
   std::string bar(kWidth, ' ');
   if (total > 0) {
-    const int done = static_cast<int>(std::min<int64_t>(kWidth, offset * kWidth / total));
+    const int64_t shown = std::clamp<int64_t>(offset, 0, total);
+    const int done = static_cast<int>(shown * kWidth / total);
     for (int i = 0; i < done; ++i) bar[i] = '=';
     if (done < kWidth) bar[done] = '>';
   }
   return absl::StrCat("[", bar, "]  ", HumanSize(offset), "/", HumanSize(total));
 }
 
+TransferDisplay::TransferDisplay(std::FILE* out, bool tty, int columns)
+    : out_(out), tty_(tty), columns_(columns) {
+  struct winsize ws;
+  if (tty_ && columns_ == 0 && ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0) columns_ = ws.ws_col;
+}
+
 std::string TransferDisplay::Render(const std::string& id, const std::string& status,
                                     int64_t offset, int64_t total, bool bar) const {
   std::string line = absl::StrCat(id, ": ", status);
   if (bar && total > 0) absl::StrAppend(&line, " ", ProgressBar(offset, total));
+  // A line that wrapped would take two rows, and the redraw counts one row per blob.
+  if (tty_ && columns_ > 1 && line.size() >= static_cast<size_t>(columns_)) {
+    line.resize(static_cast<size_t>(columns_) - 1);
+  }
   return line;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -359,6 +360,35 @@ TEST(Images, UnnamedEntriesLoadAsDanglingImages) {
   EXPECT_EQ(d.Images(), (std::map<std::string, std::string>{{"localhost/named:1", target}}));
   ASSERT_EQ(d.Berth({"rmi", "localhost/named:1"}).exit_code, 0);
   EXPECT_FALSE(d.BlobOnDisk(target));
+}
+
+TEST(Images, LoadShowsPlainPerBlobLinesWhenNotOnATerminal) {
+  Daemon d;
+  const std::string dir = MakeTempDir("progress");
+  const std::string gz = MakeImage(dir, "localhost/progress:1", "sh", {"--gzip"});
+  // stdout and stderr are pipes here: progress goes to stderr, one line per blob, no escapes.
+  CommandResult load = d.Berth({"load", "-i", gz});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_EQ(load.out, "Loaded image: localhost/progress:1\n");
+  const json info = d.Inspect("localhost/progress:1");
+  const std::string config = info["Id"];
+  const std::string manifest = info["Manifest"];
+  EXPECT_EQ(load.err.find('\033'), std::string::npos) << load.err;
+  EXPECT_EQ(load.err.find("Loading"), std::string::npos) << load.err;
+  for (const std::string& blob : {config, manifest}) {
+    EXPECT_NE(load.err.find(blob.substr(7, 12) + ": Loaded "), std::string::npos) << load.err;
+  }
+  EXPECT_NE(load.err.find("localhost/progress:1: unpacked 1/1 layers\n"), std::string::npos)
+      << load.err;
+  // Lines: three blobs and the unpack.
+  EXPECT_EQ(std::count(load.err.begin(), load.err.end(), '\n'), 4) << load.err;
+
+  load = d.Berth({"load", "-i", gz});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_NE(load.err.find(config.substr(7, 12) + ": Already exists\n"), std::string::npos)
+      << load.err;
+  load = d.Berth({"load", "-q", "-i", gz});
+  EXPECT_EQ(load.err, "");
 }
 
 }  // namespace

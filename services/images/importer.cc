@@ -23,7 +23,8 @@ using ::berth::content::ContentStore;
 using metadata::Db;
 
 constexpr size_t kChunk = 1 << 20;
-constexpr int64_t kProgressEvery = 8 << 20;
+// Often enough for a progress bar to move smoothly, at one small message per megabyte.
+constexpr int64_t kProgressEvery = 1 << 20;
 // A load that outlives this (a daemon that died mid-load) is collected anyway.
 constexpr absl::Duration kLeaseLifetime = absl::Hours(1);
 constexpr char kBlobPrefix[] = "blobs/sha256/";
