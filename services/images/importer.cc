@@ -1,6 +1,7 @@
 #include "services/images/importer.h"
 
 #include <map>
+#include <set>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -111,15 +112,21 @@ class Load {
     if (images.empty()) return absl::InvalidArgumentError("the archive holds no image");
 
     const absl::Time now = absl::Now();
+    std::vector<metadata::ImageRecord> named;  // once per name
     RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
-      for (metadata::ImageRecord& r : images) {
+      named.clear();
+      std::set<std::string> seen;
+      for (metadata::ImageRecord r : images) {
         r.created_at = r.updated_at = now;
         RETURN_IF_ERROR(NameDangling(db, r));
+        if (!seen.insert(r.name).second) continue;
         RETURN_IF_ERROR(metadata::PutImage(db, r));
+        named.push_back(std::move(r));
       }
       // The images hold their blobs now.
       return metadata::DeleteLease(db, opts_.ns, lease_);
     }));
+    images = std::move(named);
     for (const metadata::ImageRecord& r : images) {
       progress_({.ref = r.name, .status = "named", .offset = 0, .total = 0});
     }
