@@ -6,8 +6,6 @@
 // the output prefixed by the step, "#3 DONE 0.4s"); `tty` keeps one line per step and shows
 // only the last lines of a running step's output, all of it again if the step fails; `auto`
 // (the default) is tty on a terminal. -q prints only the image ID (and a failed step's output).
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <re2/re2.h>
@@ -37,6 +35,8 @@
 #include "berth/services/build/v1/build.grpc.pb.h"
 #include "common/path.h"
 #include "common/status_macros.h"
+#include "common/tar_writer.h"
+#include "common/unique_fd.h"
 #include "ctl/commands.h"
 #include "ctl/image_format.h"
 
@@ -151,39 +151,28 @@ class Ignore {
 class ContextWriter {
  public:
   using Send = std::function<bool(const std::string&)>;
-  ContextWriter(Send send) : send_(std::move(send)), a_(archive_write_new()) {
-    archive_write_set_format_pax_restricted(a_);
-    archive_write_set_bytes_in_last_block(a_, 1);
-    archive_write_open(a_, this, nullptr, &ContextWriter::Write, nullptr);
-  }
-  ~ContextWriter() { archive_write_free(a_); }
+  explicit ContextWriter(Send send)
+      : send_(std::move(send)), tar_([this](absl::string_view b) { return Buffer(b); }) {}
 
   absl::Status AddTree(const std::string& root, const Ignore& ignore) {
     return Walk(root, "", ignore);
   }
 
   absl::Status Finish() {
-    if (archive_write_close(a_) != ARCHIVE_OK) return Error("finish the context tar");
+    RETURN_IF_ERROR(tar_.Finish());
     if (!buf_.empty() && !send_(buf_)) return absl::AbortedError("the daemon stopped reading");
     buf_.clear();
     return absl::OkStatus();
   }
-  int64_t bytes() const { return bytes_; }
+  int64_t bytes() const { return static_cast<int64_t>(tar_.bytes()); }
 
  private:
-  static la_ssize_t Write(struct archive*, void* self, const void* data, size_t n) {
-    auto* w = static_cast<ContextWriter*>(self);
-    w->buf_.append(static_cast<const char*>(data), n);
-    w->bytes_ += static_cast<int64_t>(n);
-    if (w->buf_.size() >= kChunk) {
-      if (!w->send_(w->buf_)) return -1;
-      w->buf_.clear();
-    }
-    return static_cast<la_ssize_t>(n);
-  }
-  absl::Status Error(absl::string_view what) {
-    return absl::InternalError(
-        absl::StrCat(what, ": ", archive_error_string(a_) ? archive_error_string(a_) : "failed"));
+  bool Buffer(absl::string_view b) {
+    buf_.append(b.data(), b.size());
+    if (buf_.size() < kChunk) return true;
+    const bool sent = send_(buf_);
+    buf_.clear();
+    return sent;
   }
 
   absl::Status Walk(const std::string& root, const std::string& rel, const Ignore& ignore) {
@@ -216,73 +205,60 @@ class ContextWriter {
   }
 
   absl::Status Entry(const std::string& root, const std::string& rel, const struct stat& st) {
-    if (S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return absl::OkStatus();
-    const std::string full = root + "/" + rel;
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_copy_stat(e, &st);
-    archive_entry_set_pathname(e, rel.c_str());
-    archive_entry_set_uname(e, "");
-    archive_entry_set_gname(e, "");
-    UniqueFile f;
-    if (S_ISLNK(st.st_mode)) {
-      char target[4096];
-      const ssize_t n = readlink(full.c_str(), target, sizeof(target) - 1);
-      if (n < 0)
-        return absl::InternalError(absl::StrCat("readlink ", full, ": ", std::strerror(errno)));
-      target[n] = '\0';
-      archive_entry_set_symlink(e, target);
-    } else if (S_ISREG(st.st_mode)) {
-      if (st.st_nlink > 1) {
-        auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
-        if (!first) {
-          archive_entry_set_hardlink(e, it->second.c_str());
-          archive_entry_set_size(e, 0);
-        }
-      }
-      if (archive_entry_hardlink(e) == nullptr) {
-        f.fd = open(full.c_str(), O_RDONLY | O_CLOEXEC);
-        if (f.fd < 0) {
-          archive_entry_free(e);
-          return absl::PermissionDeniedError(
-              absl::StrCat("error checking context: can't open ", rel, ": ", std::strerror(errno)));
-        }
-      }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+      return absl::OkStatus();  // sockets, fifos and devices are not context
     }
-    const int rc = archive_write_header(a_, e);
-    archive_entry_free(e);
-    if (rc != ARCHIVE_OK) return Error(absl::StrCat("add ", rel, " to the context"));
-    if (f.fd >= 0) {
-      std::string buf(1 << 16, '\0');
-      int64_t left = st.st_size;
-      while (left > 0) {
-        const ssize_t n = read(f.fd, buf.data(), std::min<int64_t>(left, buf.size()));
-        if (n <= 0) break;  // shrank meanwhile: padded below
-        if (archive_write_data(a_, buf.data(), static_cast<size_t>(n)) < 0) {
-          return Error(absl::StrCat("add ", rel, " to the context"));
-        }
-        left -= n;
+    const std::string full = root + "/" + rel;
+    tar::Header h{.name = rel,
+                  .mode = static_cast<uint32_t>(st.st_mode & 07777),
+                  .uid = st.st_uid,
+                  .gid = st.st_gid,
+                  .mtime = st.st_mtime};
+    UniqueFd file;
+    if (S_ISDIR(st.st_mode)) {
+      h.type = tar::Header::Type::kDirectory;
+    } else if (S_ISLNK(st.st_mode)) {
+      h.type = tar::Header::Type::kSymlink;
+      char target[4096];
+      const ssize_t n = readlink(full.c_str(), target, sizeof(target));
+      if (n < 0) {
+        return absl::InternalError(absl::StrCat("readlink ", full, ": ", std::strerror(errno)));
       }
-      std::fill(buf.begin(), buf.end(), '\0');
-      while (left > 0) {
-        const int64_t n = std::min<int64_t>(left, buf.size());
-        archive_write_data(a_, buf.data(), static_cast<size_t>(n));
-        left -= n;
+      h.link.assign(target, static_cast<size_t>(n));
+    } else if (auto [it, first] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
+               st.st_nlink > 1 && !first) {
+      h.type = tar::Header::Type::kHardlink;
+      h.link = it->second;
+    } else {
+      file = UniqueFd(open(full.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!file.valid()) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("error checking context: can't open ", rel, ": ", std::strerror(errno)));
       }
+      h.size = static_cast<uint64_t>(st.st_size);
+    }
+    RETURN_IF_ERROR(tar_.Add(h));
+    if (!file.valid()) return absl::OkStatus();
+    std::string buf(1 << 16, '\0');
+    uint64_t left = h.size;
+    while (left > 0) {
+      const ssize_t n = read(file.get(), buf.data(), std::min<uint64_t>(left, buf.size()));
+      if (n <= 0) break;  // the file shrank meanwhile: padded below
+      RETURN_IF_ERROR(tar_.Write(absl::string_view(buf.data(), static_cast<size_t>(n))));
+      left -= static_cast<uint64_t>(n);
+    }
+    std::fill(buf.begin(), buf.end(), '\0');
+    while (left > 0) {
+      const uint64_t n = std::min<uint64_t>(left, buf.size());
+      RETURN_IF_ERROR(tar_.Write(absl::string_view(buf.data(), n)));
+      left -= n;
     }
     return absl::OkStatus();
   }
 
-  struct UniqueFile {
-    int fd = -1;
-    ~UniqueFile() {
-      if (fd >= 0) close(fd);
-    }
-  };
-
   Send send_;
-  struct archive* a_;
   std::string buf_;
-  int64_t bytes_ = 0;
+  tar::Writer tar_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 

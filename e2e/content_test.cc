@@ -327,7 +327,7 @@ TEST(Content, BlobsAndLeasesSurviveARestart) {
     lreq.set_id("long");
     lpb::CreateResponse lresp;
     ASSERT_TRUE(lpb::Leases::NewStub(d.channel)->Create(In("default").get(), lreq, &lresp).ok());
-    ASSERT_EQ(d.Stop(SIGTERM), 0);
+    ASSERT_EQ(d.Stop(SIGTERM), 0) << d.Stderr();
   }
   // A channel still open to the old daemon would lend its broken connection to the new one.
   d.channel.reset();

@@ -95,7 +95,7 @@ TEST(Daemon, UuidSurvivesARestart) {
     grpc::ClientContext ctx;
     ASSERT_TRUE(intro::Introspection::NewStub(Dial(d.sock))->Server(&ctx, {}, &s).ok());
     first = s.uuid();
-    ASSERT_EQ(daemon->Stop(SIGTERM), 0);
+    ASSERT_EQ(daemon->Stop(SIGTERM), 0) << daemon->Stderr();
   }
   auto daemon = StartDaemon(d);
   intro::ServerResponse s;
@@ -120,7 +120,7 @@ TEST(Daemon, SecondDaemonOnTheSameRootIsRefused) {
 TEST(Daemon, SigtermStopsCleanlyAndRemovesTheSocket) {
   Dirs d;
   auto daemon = StartDaemon(d);
-  EXPECT_EQ(daemon->Stop(SIGTERM), 0);
+  EXPECT_EQ(daemon->Stop(SIGTERM), 0) << daemon->Stderr();
   struct stat st;
   EXPECT_NE(stat(d.sock.c_str(), &st), 0) << "socket left behind";
   EXPECT_NE(daemon->Stderr().find("shutting down"), std::string::npos) << daemon->Stderr();
@@ -188,7 +188,7 @@ TEST(Daemon, SplitLayoutReachesRemoteServicesOverTheirSockets) {
   EXPECT_EQ(ver::Version::NewStub(Dial(b.sock))->Version(&vctx, {}, &v).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
 
-  ASSERT_EQ(da->Stop(SIGTERM), 0);
+  ASSERT_EQ(da->Stop(SIGTERM), 0) << da->Stderr();
   EXPECT_FALSE(services().services(0).reachable());
 }
 

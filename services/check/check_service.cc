@@ -20,12 +20,14 @@ CheckService::CheckService(std::shared_ptr<::berth::check::Checker> checker,
   repair_ = std::thread([this] { Repair(); });
 }
 
-CheckService::~CheckService() {
+CheckService::~CheckService() { Stop(); }
+
+void CheckService::Stop() {
   {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
-  repair_.join();
+  if (repair_.joinable()) repair_.join();
 }
 
 void CheckService::Repair() {

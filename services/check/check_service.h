@@ -21,6 +21,9 @@ class CheckService final : public ::berth::services::check::v1::Check::Service {
   CheckService(std::shared_ptr<::berth::check::Checker> checker, std::function<bool()> ready);
   ~CheckService() override;
 
+  // Ends the repair thread (its calls fail fast once the daemon's channels are closed).
+  void Stop();
+
   grpc::Status Check(grpc::ServerContext* context,
                      const ::berth::services::check::v1::CheckRequest* request,
                      ::berth::services::check::v1::CheckResponse* response) override;

@@ -142,12 +142,14 @@ void Daemon::Shutdown() {
     spdlog::warn("{} calls still running after {}; cancelling them", inflight_.count(),
                  absl::FormatDuration(kShutdownGrace));
   }
+  // No call may start on the in-process channel once the server shuts down (gRPC crashes):
+  // services end their own threads' calls and every channel lent is given back first.
+  if (!channels_.Close(kShutdownGrace)) {
+    spdlog::warn("in-process channels still in use after {}; shutting down anyway",
+                 absl::FormatDuration(kShutdownGrace));
+  }
   server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
-  // No handler runs now, but services have threads of their own (the tasks service's event
-  // subscription, publishers) that call through the in-process channel. They are stopped
-  // here, while the server they call still exists: a call on the channel of a destroyed
-  // server is a use after free.
   services_.clear();
   channels_.SetServer(nullptr);
   server_.reset();

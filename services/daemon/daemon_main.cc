@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "common/log.h"
 #include "common/server_process.h"
 #include "services/daemon/daemon.h"
@@ -17,6 +19,10 @@ namespace berth::daemon {
 int Main(int argc, char** argv) {
   // Before any thread exists: gRPC's threads inherit the mask; only sigwait below sees them.
   sigset_t stop = BlockStopSignals();
+  // A crash (SIGSEGV, SIGABRT, ...) writes its stack to stderr, where the log goes, before
+  // the default action: the one trace an operator can send us.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
 
   std::string usage;
   absl::StatusOr<DaemonConfig> config = LoadDaemonConfig(argc, argv, &usage);

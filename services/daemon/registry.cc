@@ -75,6 +75,24 @@ void Channels::SetServer(grpc::Server* server) {
   in_process_ = server != nullptr ? server->InProcessChannel(grpc::ChannelArguments()) : nullptr;
 }
 
+void Channels::OnClose(std::function<void()> fn) {
+  absl::MutexLock l(&mu_);
+  on_close_.push_back(std::move(fn));
+}
+
+bool Channels::Close(absl::Duration timeout) {
+  std::vector<std::function<void()>> callbacks;
+  {
+    absl::MutexLock l(&mu_);
+    closed_ = true;
+    callbacks.swap(on_close_);
+  }
+  for (const std::function<void()>& fn : callbacks) fn();
+  absl::MutexLock l(&mu_);
+  auto returned = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return lent_ == 0; };
+  return mu_.AwaitWithTimeout(absl::Condition(&returned), timeout);
+}
+
 void Channels::MarkLocal(const std::string& name) {
   absl::MutexLock l(&mu_);
   local_[name] = true;
@@ -87,7 +105,16 @@ void Channels::AddRemote(const std::string& name, std::shared_ptr<grpc::Channel>
 
 std::shared_ptr<grpc::Channel> Channels::Get(const std::string& name) {
   absl::MutexLock l(&mu_);
-  if (local_.count(name) > 0) return in_process_;
+  if (local_.count(name) > 0) {
+    if (closed_ || in_process_ == nullptr) return nullptr;
+    ++lent_;
+    // The caller's copy counts as lent until its last owner (a stub, a call) lets it go.
+    return std::shared_ptr<grpc::Channel>(in_process_.get(),
+                                          [this, keep = in_process_](grpc::Channel*) {
+                                            absl::MutexLock l(&mu_);
+                                            --lent_;
+                                          });
+  }
   auto it = remote_.find(name);
   return it == remote_.end() ? nullptr : it->second;
 }
@@ -210,6 +237,9 @@ absl::StatusOr<std::shared_ptr<tasks::TaskManager>> SharedState::Tasks(const Dae
                         .default_network = config.default_network};
   tasks_ = std::make_shared<tasks::TaskManager>(
       std::move(tc), [channels](const std::string& name) { return channels->Get(name); });
+  channels->OnClose([tasks = std::weak_ptr<tasks::TaskManager>(tasks_)] {
+    if (std::shared_ptr<tasks::TaskManager> t = tasks.lock()) t->Stop();
+  });
   tasks_->Recover();
   return tasks_;
 }
@@ -398,8 +428,11 @@ const std::vector<ServiceDef>& ServiceDefs() {
          auto checker = std::make_shared<::berth::check::Checker>(
              std::move(cc), md, store,
              [channels](const std::string& name) { return channels->Get(name); });
-         return std::make_unique<services::CheckService>(
+         auto service = std::make_unique<services::CheckService>(
              std::move(checker), [channels] { return channels->Get("check") != nullptr; });
+         // The daemon closes channels before it destroys services: the pointer is good then.
+         channels->OnClose([raw = service.get()] { raw->Stop(); });
+         return service;
        }},
   };
   return *defs;

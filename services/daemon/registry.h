@@ -30,18 +30,30 @@ namespace berth::daemon {
 
 // Hands out a channel to any service by short name. Local channels exist only once the server
 // has started, so services ask at request time, not at construction.
+//
+// gRPC crashes when a call is created on the in-process channel of a server that is shutting
+// down, so the daemon closes this first: Close stops lending the in-process channel, runs the
+// OnClose callbacks (services end their own threads' long calls there) and waits until every
+// channel lent is given back, that is, until no call on it can start any more.
 class Channels {
  public:
   void SetServer(grpc::Server* server);
   void AddRemote(const std::string& name, std::shared_ptr<grpc::Channel> channel);
-  // Null when the service is neither hosted here nor configured as remote.
+  // Null when the service is neither hosted here nor configured as remote, and for local
+  // services before the server starts or once Close began.
   std::shared_ptr<grpc::Channel> Get(const std::string& name);
   void MarkLocal(const std::string& name);
+  void OnClose(std::function<void()> fn);
+  // False when channels were still lent out after `timeout`.
+  bool Close(absl::Duration timeout);
 
  private:
   absl::Mutex mu_;
   grpc::Server* server_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::shared_ptr<grpc::Channel> in_process_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int lent_ ABSL_GUARDED_BY(mu_) = 0;  // in-process channels handed out and not yet released
+  std::vector<std::function<void()>> on_close_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, bool> local_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<grpc::Channel>> remote_ ABSL_GUARDED_BY(mu_);
 };

@@ -200,18 +200,22 @@ TaskManager::TaskManager(TasksConfig config, ChannelSource channels)
   janitor_ = std::thread([this] { ForgetDeletedContainers(); });
 }
 
-TaskManager::~TaskManager() {
+void TaskManager::Stop() {
   {
     absl::MutexLock l(&work_mu_);
     stopping_ = true;
   }
-  worker_.join();
+  if (worker_.joinable()) worker_.join();
   {
     absl::MutexLock l(&sub_mu_);
     sub_stopping_ = true;
     if (subscription_ != nullptr) subscription_->TryCancel();
   }
-  janitor_.join();
+  if (janitor_.joinable()) janitor_.join();
+}
+
+TaskManager::~TaskManager() {
+  Stop();
   // Shims keep running: closing our connections is all a daemon stop does to them.
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Task>> tasks;
   {
@@ -1207,8 +1211,9 @@ void TaskManager::ForgetDeletedContainers() {
       if (sub_stopping_) return;
     }
     std::shared_ptr<grpc::Channel> ch = channels_("events");
-    if (ch == nullptr) {  // not serving yet
-      absl::SleepFor(absl::Milliseconds(200));
+    if (ch == nullptr) {  // not serving yet, or stopping
+      absl::MutexLock l(&sub_mu_);
+      sub_mu_.AwaitWithTimeout(absl::Condition(&sub_stopping_), absl::Milliseconds(200));
       continue;
     }
     grpc::ClientContext ctx;
@@ -1229,11 +1234,11 @@ void TaskManager::ForgetDeletedContainers() {
       snapshotter::RemoveAll(path::Dir(LogPath(env.namespace_(), e.id()))).IgnoreError();
     }
     stream->Finish();
-    {
-      absl::MutexLock l(&sub_mu_);
-      subscription_ = nullptr;
-    }
-    absl::SleepFor(absl::Milliseconds(200));  // the bus went away (shutdown, restart): retry
+    ch.reset();
+    absl::MutexLock l(&sub_mu_);
+    subscription_ = nullptr;
+    // The bus went away (shutdown, restart): retry soon, unless stopping.
+    sub_mu_.AwaitWithTimeout(absl::Condition(&sub_stopping_), absl::Milliseconds(200));
   }
 }
 

@@ -92,6 +92,9 @@ class TaskManager {
   TaskManager(TasksConfig config, ChannelSource channels);
   ~TaskManager();
 
+  // Ends the manager's own threads (restart work, the event subscription). Shims keep running.
+  void Stop();
+
   // Reconnects to the shims of tasks created before this daemon started.
   void Recover();
 
