@@ -125,7 +125,7 @@ std::string NewRef() {
 }  // namespace
 
 DiffService::DiffService(std::shared_ptr<::berth::content::ContentStore> store, LeaseHold hold)
-    : store_(std::move(store)), hold_(std::move(hold)) {}
+    : store_(std::move(store)), hold_(std::move(hold)), prefetcher_(store_) {}
 
 grpc::Status DiffService::Apply(grpc::ServerContext* ctx, const pb::ApplyRequest* req,
                                 pb::ApplyResponse* resp) {
@@ -133,16 +133,22 @@ grpc::Status DiffService::Apply(grpc::ServerContext* ctx, const pb::ApplyRequest
     ASSIGN_OR_RETURN(std::string ns, RequestNamespace(*ctx));
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(req->diff().digest()));
     ASSIGN_OR_RETURN(auto target, ApplyTarget(req->mounts()));
-    ASSIGN_OR_RETURN(std::unique_ptr<::berth::content::Reader> reader, store_->Open(ns, digest));
-    int64_t offset = 0;
+    // The blob is decompressed on a thread of its own (or already was, ahead of this call),
+    // while this one writes the entries.
+    std::shared_ptr<LayerStream> stream = prefetcher_.Take(ns, digest);
+    absl::Cleanup done = [&stream] { stream->Cancel(); };
+    for (const auto& next : req->prefetch()) {
+      absl::StatusOr<Digest> d = Digest::Parse(next.digest());
+      if (d.ok()) prefetcher_.Prefetch(ns, *d);
+    }
     auto read = [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
       if (ctx->IsCancelled()) return absl::CancelledError("the client went away");
-      ASSIGN_OR_RETURN(size_t got, reader->ReadAt(offset, buf, n));
-      offset += static_cast<int64_t>(got);
-      return got;
+      return stream->Read(buf, n);
     };
+    ::berth::snapshotter::ApplyOptions options = target.second;
+    options.decompressed = true;
     ASSIGN_OR_RETURN(::berth::snapshotter::ApplyResult r,
-                     ::berth::snapshotter::ApplyLayer(read, target.first, target.second));
+                     ::berth::snapshotter::ApplyLayer(read, target.first, options));
     resp->mutable_applied()->set_media_type("application/vnd.oci.image.layer.v1.tar");
     resp->mutable_applied()->set_digest(r.diff_id);
     resp->mutable_applied()->set_size(r.size);

@@ -14,6 +14,7 @@
 
 #include "berth/services/diff/v1/diff.grpc.pb.h"
 #include "services/content/content_store.h"
+#include "services/diff/prefetch.h"
 #include "snapshotter/apply/apply.h"
 
 namespace berth::services {
@@ -37,12 +38,15 @@ class DiffService final : public ::berth::services::diff::v1::Diff::Service {
 
   grpc::Status Apply(grpc::ServerContext* ctx, const ::berth::services::diff::v1::ApplyRequest* req,
                      ::berth::services::diff::v1::ApplyResponse* resp) override;
+  const LayerPrefetcher& prefetcher() const { return prefetcher_; }
+
   grpc::Status Diff(grpc::ServerContext* ctx, const ::berth::services::diff::v1::DiffRequest* req,
                     ::berth::services::diff::v1::DiffResponse* resp) override;
 
  private:
   const std::shared_ptr<::berth::content::ContentStore> store_;
   const LeaseHold hold_;
+  LayerPrefetcher prefetcher_;
 };
 
 }  // namespace berth::services

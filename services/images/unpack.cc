@@ -1,6 +1,8 @@
 #include "services/images/unpack.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
@@ -81,18 +83,30 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
   }
   UnpackResult result;
   result.layers = static_cast<int>(diff_ids.size());
+  std::vector<std::string> chains;
+  for (const std::string& d : diff_ids)
+    chains.push_back(ChainId(chains.empty() ? "" : chains.back(), d));
+  // Stat of each layer's snapshot, asked once: layer i+1's is asked before layer i is applied,
+  // to know whether the diff service should decompress it ahead.
+  std::map<size_t, std::pair<grpc::Status, spb::StatSnapshotResponse>> stats;
+  auto stat = [&](size_t i) -> std::pair<grpc::Status, spb::StatSnapshotResponse>& {
+    auto it = stats.find(i);
+    if (it != stats.end()) return it->second;
+    grpc::ClientContext ctx;
+    WithNamespace(ctx, options.ns);
+    spb::StatSnapshotRequest req;
+    req.set_snapshotter(options.snapshotter);
+    req.set_key(chains[i]);
+    spb::StatSnapshotResponse resp;
+    grpc::Status st = snaps.Stat(&ctx, req, &resp);
+    return stats.emplace(i, std::make_pair(st, std::move(resp))).first->second;
+  };
   std::string parent;
   absl::BitGen gen;
   for (size_t i = 0; i < diff_ids.size(); ++i) {
-    const std::string chain = ChainId(parent, diff_ids[i]);
+    const std::string& chain = chains[i];
     {
-      grpc::ClientContext ctx;
-      WithNamespace(ctx, options.ns);
-      spb::StatSnapshotRequest req;
-      req.set_snapshotter(options.snapshotter);
-      req.set_key(chain);
-      spb::StatSnapshotResponse resp;
-      grpc::Status st = snaps.Stat(&ctx, req, &resp);
+      const auto& [st, resp] = stat(i);
       if (st.ok()) {
         // Unpacked before, maybe from another blob of the same diff_id.
         auto size = resp.info().labels().find(kSnapshotUncompressedSizeLabel);
@@ -135,6 +149,14 @@ absl::StatusOr<UnpackResult> Unpack(::berth::content::ContentStore& store, const
       req.mutable_diff()->set_digest(layer.digest);
       req.mutable_diff()->set_size(layer.size);
       *req.mutable_mounts() = prepared.mounts();
+      if (i + 1 < diff_ids.size() &&
+          stat(i + 1).first.error_code() == grpc::StatusCode::NOT_FOUND) {
+        const Descriptor& next = manifest.layers[i + 1];
+        ::berth::types::v1::Descriptor* p = req.add_prefetch();
+        p->set_media_type(next.media_type);
+        p->set_digest(next.digest);
+        p->set_size(next.size);
+      }
       dpb::ApplyResponse resp;
       RETURN_IF_ERROR(FromGrpcStatus(diff.Apply(&ctx, req, &resp)));
       if (resp.applied().digest() != diff_ids[i]) {

@@ -366,7 +366,7 @@ absl::StatusOr<ApplyResult> ApplyLayer(const LayerReader& read, const std::strin
   pl.read = &read;
   pl.raw = archive_read_new();
   absl::Cleanup free_raw = [&] { archive_read_free(pl.raw); };
-  archive_read_support_filter_all(pl.raw);
+  if (!options.decompressed) archive_read_support_filter_all(pl.raw);
   archive_read_support_format_raw(pl.raw);
   auto raw_error = [&](absl::string_view what) {
     if (!pl.read_status.ok()) return pl.read_status;

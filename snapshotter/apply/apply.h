@@ -26,6 +26,9 @@ struct ApplyOptions {
   bool overlay_whiteouts = false;
   // Character and block devices other than whiteouts.
   bool allow_devices = false;
+  // The reader gives the uncompressed tar already (decompressed elsewhere): no filter is
+  // tried on it, so a tar whose first bytes happen to look like a compressor's magic is safe.
+  bool decompressed = false;
 };
 
 struct ApplyResult {
