@@ -157,7 +157,8 @@ absl::StatusOr<pid_t> Create(StateStore& store, const CreateOptions& o) {
   // Capabilities and the seccomp filter are resolved now, so that a bad profile fails here.
   ProcessSecurity security;
   ASSIGN_OR_RETURN(security.capabilities, ResolveProcessCapabilities(*spec.process));
-  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp, SeccompFilter::FromSpec(*text));
+  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp,
+                   SeccompFilter::FromSpec(*text, store.SeccompCache()));
   security.seccomp = seccomp.get();
 
   RETURN_IF_ERROR(store.Reserve(o.id));

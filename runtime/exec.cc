@@ -77,7 +77,8 @@ absl::StatusOr<int> Exec(StateStore& store, const ExecOptions& o) {
   // Exec'd processes get the container's seccomp profile and their own capabilities.
   ProcessSecurity security;
   ASSIGN_OR_RETURN(security.capabilities, ResolveProcessCapabilities(o.process));
-  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp, SeccompFilter::FromSpec(config));
+  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> seccomp,
+                   SeccompFilter::FromSpec(config, store.SeccompCache()));
   security.seccomp = seccomp.get();
 
   // Open every namespace of the init, then check that the init is still the same process:

@@ -143,6 +143,8 @@ absl::Status StateStore::Remove(const std::string& id) {
   return absl::OkStatus();
 }
 
+std::string StateStore::SeccompCache() const { return path::Join(root_, ".seccomp-cache"); }
+
 absl::StatusOr<std::vector<std::string>> StateStore::List() const {
   std::vector<std::string> ids;
   DIR* d = ::opendir(root_.c_str());

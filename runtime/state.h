@@ -50,6 +50,8 @@ class StateStore {
   const std::string& root() const { return root_; }
   std::string Dir(const std::string& id) const;
   std::string StartSocket(const std::string& id) const;
+  // Compiled seccomp programs, by profile (linux/seccomp.h); not a container, so not listed.
+  std::string SeccompCache() const;
 
   // Creates <root>/<id>/; ALREADY_EXISTS if the id is taken.
   absl::Status Reserve(const std::string& id);

@@ -1,6 +1,11 @@
 #include "runtime/linux/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -9,6 +14,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/path.h"
+#include "common/status_macros.h"
+#include "common/syscall.h"
+#include "common/unique_fd.h"
 #include "spdlog/spdlog.h"
 
 namespace berth::runtime {
@@ -56,22 +65,35 @@ int ErrnoRet(const json& obj, int fallback) {
   return it != obj.end() && it->is_number_integer() ? it->get<int>() : fallback;
 }
 
-}  // namespace
-
-SeccompFilter::~SeccompFilter() {
-  if (ctx_ != nullptr) seccomp_release(static_cast<scmp_filter_ctx>(ctx_));
+// The key of a compiled program: the profile as parsed (nlohmann keeps object keys sorted, so
+// equal profiles print equally) and what else decides the program.
+std::string CacheKey(const json& profile) {
+  const scmp_version* v = seccomp_version();
+  return absl::StrCat(profile.dump(), "\nlibseccomp ", v->major, ".", v->minor, ".", v->micro,
+                      "\narch ", seccomp_arch_native(), "\n");
 }
 
-absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::FromSpec(const std::string& spec) {
-  // Most specs have no profile; skip a second parse of the whole document for them.
-  if (spec.find("\"seccomp\"") == std::string::npos) return std::unique_ptr<SeccompFilter>();
-  json doc = json::parse(spec, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.contains("linux") || !doc["linux"].is_object() ||
-      !doc["linux"].contains("seccomp") || doc["linux"]["seccomp"].is_null()) {
-    return std::unique_ptr<SeccompFilter>();
-  }
-  const json& s = doc["linux"]["seccomp"];
-  if (!s.is_object()) return Invalid("", "expected an object");
+// FNV-1a: a file name for the key, not a proof of equality (the file holds the key itself).
+std::string CacheFile(const std::string& dir, absl::string_view key) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  return path::Join(dir, absl::StrCat(absl::Hex(h, absl::kZeroPad16), ".bpf"));
+}
+
+// A cached program: magic, flags, rules, key length, program length, key, program.
+constexpr absl::string_view kMagic = "BERTHSC1";
+struct CacheHeader {
+  char magic[8];
+  uint32_t flags;
+  uint32_t rules;
+  uint64_t key_size;
+  uint64_t program_size;
+};
+
+}  // namespace
+
+// libseccomp's rule database for `s`, exported as the BPF program the kernel takes.
+absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::Compile(const nlohmann::json& s) {
   try {
     if (s.contains("listenerPath") && !s["listenerPath"].get<std::string>().empty()) {
       return Invalid(".listenerPath", "seccomp agents are not supported");
@@ -85,11 +107,9 @@ absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::FromSpec(const std
     if (!def.ok()) return def.status();
 
     std::unique_ptr<SeccompFilter> f(new SeccompFilter());
-    scmp_filter_ctx ctx = seccomp_init(*def);
+    std::unique_ptr<void, void (*)(scmp_filter_ctx)> owned(seccomp_init(*def), seccomp_release);
+    scmp_filter_ctx ctx = owned.get();
     if (ctx == nullptr) return Invalid(".defaultAction", "seccomp_init failed");
-    f->ctx_ = ctx;
-    // berth-runtime decides about no_new_privs itself (process.noNewPrivileges).
-    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
     for (const json& a : s.value("architectures", json::array())) {
       std::string name = absl::AsciiStrToLower(a.get<std::string>());
       absl::string_view arch_name(name);
@@ -105,9 +125,9 @@ absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::FromSpec(const std
     for (const json& flag : s.value("flags", json::array())) {
       std::string fl = flag.get<std::string>();
       if (fl == "SECCOMP_FILTER_FLAG_LOG") {
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+        f->flags_ |= SECCOMP_FILTER_FLAG_LOG;
       } else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") {
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+        f->flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
       } else if (fl != "SECCOMP_FILTER_FLAG_TSYNC") {
         return Invalid(".flags", absl::StrCat("unknown flag \"", fl, "\""));
       }
@@ -156,17 +176,89 @@ absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::FromSpec(const std
         }
       }
     }
+    UniqueFd mem(::memfd_create("seccomp-bpf", MFD_CLOEXEC));
+    if (!mem.valid()) return ErrnoStatus("memfd_create", errno);
+    if (int rc = seccomp_export_bpf(ctx, mem.get()); rc != 0) {
+      return Invalid("", absl::StrCat("compiling the filter: ", std::strerror(-rc)));
+    }
+    ASSIGN_OR_RETURN(f->program_, sys::ReadFile(absl::StrCat("/proc/self/fd/", mem.get())));
+    if (f->program_.empty() || f->program_.size() % sizeof(sock_filter) != 0) {
+      return Invalid("", "libseccomp exported no program");
+    }
     return f;
   } catch (const json::exception& e) {
     return Invalid("", absl::StrCat("malformed: ", e.what()));
   }
 }
 
+std::unique_ptr<SeccompFilter> SeccompFilter::ReadCached(const std::string& file,
+                                                         absl::string_view key) {
+  absl::StatusOr<std::string> data = sys::ReadFile(file);
+  if (!data.ok() || data->size() < sizeof(CacheHeader)) return nullptr;
+  CacheHeader h;
+  std::memcpy(&h, data->data(), sizeof(h));
+  if (absl::string_view(h.magic, sizeof(h.magic)) != kMagic || h.key_size != key.size() ||
+      h.program_size == 0 || h.program_size % sizeof(sock_filter) != 0 ||
+      data->size() != sizeof(h) + h.key_size + h.program_size ||
+      absl::string_view(*data).substr(sizeof(h), h.key_size) != key) {
+    return nullptr;
+  }
+  std::unique_ptr<SeccompFilter> f(new SeccompFilter());
+  f->flags_ = h.flags;
+  f->rules_ = static_cast<int>(h.rules);
+  f->program_ = data->substr(sizeof(h) + h.key_size);
+  f->from_cache_ = true;
+  return f;
+}
+
+void SeccompFilter::WriteCached(const std::string& dir, const std::string& file,
+                                absl::string_view key) const {
+  CacheHeader h{};
+  std::memcpy(h.magic, kMagic.data(), sizeof(h.magic));
+  h.flags = flags_;
+  h.rules = static_cast<uint32_t>(rules_);
+  h.key_size = key.size();
+  h.program_size = program_.size();
+  std::string data(reinterpret_cast<const char*>(&h), sizeof(h));
+  absl::StrAppend(&data, key, program_);
+  absl::Status st = sys::MkdirAll(dir, 0700);
+  if (st.ok()) st = sys::WriteFileAtomic(file, data, 0600, sys::Durability::kVolatile);
+  if (!st.ok()) spdlog::debug("seccomp: not cached: {}", st.ToString());
+}
+
+absl::StatusOr<std::unique_ptr<SeccompFilter>> SeccompFilter::FromSpec(
+    const std::string& spec, const std::string& cache_dir) {
+  // Most specs have no profile; skip a second parse of the whole document for them.
+  if (spec.find("\"seccomp\"") == std::string::npos) return std::unique_ptr<SeccompFilter>();
+  json doc = json::parse(spec, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("linux") || !doc["linux"].is_object() ||
+      !doc["linux"].contains("seccomp") || doc["linux"]["seccomp"].is_null()) {
+    return std::unique_ptr<SeccompFilter>();
+  }
+  const json& s = doc["linux"]["seccomp"];
+  if (!s.is_object()) return Invalid("", "expected an object");
+  if (cache_dir.empty()) return Compile(s);
+  const std::string key = CacheKey(s);
+  const std::string file = CacheFile(cache_dir, key);
+  if (std::unique_ptr<SeccompFilter> cached = ReadCached(file, key)) return cached;
+  ASSIGN_OR_RETURN(std::unique_ptr<SeccompFilter> f, Compile(s));
+  f->WriteCached(cache_dir, file, key);
+  return f;
+}
+
 absl::Status SeccompFilter::Load() const {
-  int rc = seccomp_load(static_cast<scmp_filter_ctx>(ctx_));
+  sock_fprog prog{
+      .len = static_cast<unsigned short>(program_.size() / sizeof(sock_filter)),
+      .filter = reinterpret_cast<sock_filter*>(const_cast<char*>(program_.data())),
+  };
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog);
+  if (rc != 0 && errno == EINVAL && flags_ != 0) {
+    // A kernel without the flag (LOG came in 4.14, SPEC_ALLOW in 4.17): as libseccomp, which
+    // sets a flag only where the kernel has it, load the same program without.
+    rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+  }
   if (rc != 0) {
-    return absl::Status(absl::StatusCode::kPermissionDenied,
-                        absl::StrCat("seccomp_load: ", std::strerror(-rc)));
+    return absl::PermissionDeniedError(absl::StrCat("seccomp: ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
