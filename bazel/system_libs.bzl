@@ -90,26 +90,37 @@ _ABSL_ARCHIVES = [
 
 ABSL_STATIC_LINKOPTS = ["-Wl,--start-group"] + _ABSL_ARCHIVES + ["-Wl,--end-group"]
 
-# gRPC, protobuf, OpenSSL and the rest of what they need, as static archives, for the CLI
-# (one process per command: 60 shared libraries cost it ~15 ms of loading and relocating
-# before main) and berthd (their relocated data and partly used text made most of its idle
-# RSS). Same mechanism as above: the archives come first, --as-needed drops the .so files.
-GRPC_STATIC_LINKOPTS = ["-Wl,--start-group"] + [
-    "/usr/lib/x86_64-linux-gnu/lib" + name + ".a"
-    for name in [
-        "grpc++",
-        "grpc",
-        "gpr",
-        "upb",
-        "address_sorting",
-        "re2",
-        "cares",
-        "protobuf",
-        "ssl",
-        "crypto",
-        "z",
-    ]
-] + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"]
+def _archives(names):
+    return ["/usr/lib/x86_64-linux-gnu/lib" + name + ".a" for name in names]
+
+_GRPC_ARCHIVES = _archives([
+    "grpc++",
+    "grpc",
+    "gpr",
+    "upb",
+    "address_sorting",
+    "re2",
+    "cares",
+    "protobuf",
+])
+
+# gRPC, protobuf, OpenSSL, zlib and abseil as static archives, for the CLI: one process per
+# command, for which 60 shared libraries cost ~15 ms of loading and relocating before main.
+# Same mechanism as above: the archives come first, --as-needed drops the .so files.
+GRPC_STATIC_LINKOPTS = ["-Wl,--start-group"] + _GRPC_ARCHIVES + _archives([
+    "ssl",
+    "crypto",
+    "z",
+]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"]
+
+# berthd: gRPC, protobuf, abseil, SQLite and yaml-cpp static (their relocated data and the
+# partly used text of whole shared libraries were most of its idle RSS). OpenSSL and zlib stay
+# shared: libcurl and libarchive load them anyway, and two copies of OpenSSL in one process
+# are two sets of global state.
+DAEMON_STATIC_LINKOPTS = ["-Wl,--start-group"] + _GRPC_ARCHIVES + _archives([
+    "sqlite3",
+    "yaml-cpp",
+]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"]
 
 def system_libs():
     _system_lib("absl", _ABSL)
