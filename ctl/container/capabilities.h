@@ -1,8 +1,9 @@
-// `--cap-add`, `--cap-drop` and `--privileged` on top of Docker's default capability set.
+// `--cap-add`, `--cap-drop` and `--privileged` on top of Docker's default capability set. The
+// names themselves (and CapabilitiesInMask, what "ALL" and --privileged grant) are
+// common/capabilities.h.
 #ifndef BERTH_CTL_CONTAINER_CAPABILITIES_H_
 #define BERTH_CTL_CONTAINER_CAPABILITIES_H_
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,16 +16,10 @@ namespace berth::ctl {
 // SYS_CHROOT, KILL, AUDIT_WRITE.
 const std::vector<std::string>& DefaultCapabilities();
 
-// Every capability name Linux defines, CAP_CHOWN (0) to CAP_CHECKPOINT_RESTORE (40).
-const std::vector<std::string>& KnownCapabilities();
-
-// The known capabilities whose bit is set in `mask` (a CapBnd value), in number order: what
-// "ALL" and --privileged grant. Like containerd's "all current capabilities", it is limited
-// to what this host's processes can hold, since berth-runtime refuses to grant more.
-std::vector<std::string> CapabilitiesInMask(uint64_t mask);
-
 // Docker's TweakCapabilities: drops from `base` then adds, or with "ALL" in --cap-add every
 // capability of `all` but the dropped ones, or with "ALL" in --cap-drop only the added ones.
+// `all` is what this host's processes can hold (CapabilitiesInMask of CapBnd), as with
+// containerd's "all current capabilities", since berth-runtime refuses to grant more.
 // Names are case-insensitive, with or without "CAP_"; an unknown one is INVALID_ARGUMENT
 // ("unknown capability: \"CAP_FOO\""). The result has no duplicates.
 absl::StatusOr<std::vector<std::string>> TweakCapabilities(const std::vector<std::string>& base,

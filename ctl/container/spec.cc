@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/capabilities.h"
 #include "common/namespace.h"
 #include "common/path.h"
 #include "common/signal.h"

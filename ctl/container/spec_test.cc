@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/capabilities.h"
 #include "ctl/container/capabilities.h"
 #include "ctl/container/labels.h"
 #include "ctl/container/seccomp_default.h"

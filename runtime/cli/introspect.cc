@@ -10,11 +10,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/capabilities.h"
 #include "common/path.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "common/version.h"
-#include "runtime/linux/capabilities.h"
 
 namespace berth::runtime::cli {
 namespace {
@@ -45,12 +45,6 @@ std::optional<uint64_t> Number(const std::string& file) {
 }  // namespace
 
 json Features() {
-  json caps = json::array();
-  for (int c = 0;; ++c) {
-    absl::StatusOr<std::string> name = CapabilityName(c);
-    if (!name.ok()) break;
-    caps.push_back(*name);
-  }
   return {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", kOciSpecVersion},
@@ -65,7 +59,7 @@ json Features() {
                         "strictatime",   "suid",        "symfollow",   "sync",     "unbindable"}},
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}},
-        {"capabilities", caps},
+        {"capabilities", CapabilitiesInMask(~uint64_t{0})},
         {"cgroup", {{"v1", false}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
         {"seccomp",
          {{"enabled", true},

@@ -11,57 +11,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/types/optional.h"
+#include "common/capabilities.h"
 #include "common/status_macros.h"
 #include "common/syscall.h"
 #include "spdlog/spdlog.h"
 
 namespace berth::runtime {
 namespace {
-
-constexpr const char* kNames[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-};
-constexpr int kLastCap = sizeof(kNames) / sizeof(kNames[0]) - 1;
 
 absl::StatusOr<uint64_t> Mask(const std::vector<std::string>& names, const char* set,
                               uint64_t held) {
@@ -90,19 +46,6 @@ absl::optional<uint64_t> CapLine(const std::string& status, absl::string_view ke
 
 }  // namespace
 
-absl::StatusOr<int> CapabilityNumber(const std::string& name) {
-  for (int i = 0; i <= kLastCap; ++i) {
-    if (name == kNames[i]) return i;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown capability \"", name, "\""));
-}
-
-absl::StatusOr<std::string> CapabilityName(int number) {
-  if (number < 0 || number > kLastCap)
-    return absl::NotFoundError(absl::StrCat("capability ", number));
-  return std::string(kNames[number]);
-}
-
 absl::StatusOr<uint64_t> OwnBoundingSet() {
   ASSIGN_OR_RETURN(std::string status, sys::ReadFile("/proc/self/status"));
   absl::optional<uint64_t> v = CapLine(status, "CapBnd:");
@@ -127,11 +70,11 @@ absl::StatusOr<CapabilityMasks> ResolveCapabilities(const Capabilities& caps) {
 }
 
 absl::Status ApplyBoundingSet(const CapabilityMasks& m) {
-  for (int c = 0; c <= kLastCap; ++c) {
+  for (int c = 0; c <= kLastCapability; ++c) {
     if (m.bounding & (1ULL << c)) continue;
     // EINVAL: the running kernel does not know this capability; nothing to drop.
     if (::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL) {
-      return ErrnoStatus(absl::StrCat("prctl(PR_CAPBSET_DROP, ", kNames[c], ")"), errno);
+      return ErrnoStatus(absl::StrCat("prctl(PR_CAPBSET_DROP, ", *CapabilityName(c), ")"), errno);
     }
   }
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
@@ -153,14 +96,15 @@ absl::Status ApplyCapabilitySets(const CapabilityMasks& m) {
   // The kernel only lets a capability into the ambient set if it is permitted and
   // inheritable. Specs often list ambient without inheritable (runc's own default did); runc
   // skips those, and so does berth-runtime, rather than refuse the container.
-  for (int c = 0; c <= kLastCap; ++c) {
+  for (int c = 0; c <= kLastCapability; ++c) {
     if (!(m.ambient & (1ULL << c))) continue;
     if (!(m.permitted & m.inheritable & (1ULL << c))) {
-      spdlog::debug("ambient {} skipped: not both permitted and inheritable", kNames[c]);
+      spdlog::debug("ambient {} skipped: not both permitted and inheritable", *CapabilityName(c));
       continue;
     }
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) != 0) {
-      return ErrnoStatus(absl::StrCat("prctl(PR_CAP_AMBIENT_RAISE, ", kNames[c], ")"), errno);
+      return ErrnoStatus(absl::StrCat("prctl(PR_CAP_AMBIENT_RAISE, ", *CapabilityName(c), ")"),
+                         errno);
     }
   }
   return absl::OkStatus();

@@ -17,13 +17,9 @@ struct CapabilityMasks {
   uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
 };
 
-// "CAP_NET_ADMIN" → 12. Names are checked case-sensitively, as the spec writes them.
-absl::StatusOr<int> CapabilityNumber(const std::string& name);
-// 12 → "CAP_NET_ADMIN"; NOT_FOUND past the last capability berth-runtime knows.
-absl::StatusOr<std::string> CapabilityName(int number);
-
-// Turns the spec's names into masks. A name the kernel does not know, or a capability that
-// berth-runtime itself does not hold (so it could never grant it), is an error naming both.
+// Turns the spec's names into masks (common/capabilities.h: names as the spec writes them,
+// case-sensitive). A name the kernel does not know, or a capability that berth-runtime itself
+// does not hold (so it could never grant it), is an error naming both.
 absl::StatusOr<CapabilityMasks> ResolveCapabilities(const Capabilities& caps);
 
 // Before the identity change: drop everything outside the bounding set, keep the rest across
