@@ -4,10 +4,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "berth/services/events/v1/events.grpc.pb.h"
 #include "ctl/attach_io.h"
 #include "ctl/commands.h"
 #include "ctl/container/detach_keys.h"
@@ -18,6 +22,8 @@
 
 namespace berth::ctl {
 namespace {
+
+namespace epb = ::berth::services::events::v1;
 
 struct RunFlags {
   ContainerOptions c;
@@ -123,10 +129,47 @@ int StartFailure(const absl::Status& st) {
 
 // --rm: the daemon removes the container once it has exited; wait for that, so that the
 // container is gone when run returns, as with Docker.
-void AwaitRemoval(ContainerApi& api, const std::string& id) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline && api.Get(id).ok()) absl::SleepFor(absl::Milliseconds(20));
-}
+// The removal of an --rm container, which berthd does after the exit that the attach stream
+// reports: watched through the events service from before the container starts, so the CLI
+// returns the moment the record is gone.
+class RemovalWatch {
+ public:
+  RemovalWatch(Client& client, const std::string& id) : ctx_(client.Context()) {
+    epb::SubscribeRequest req;
+    req.add_filters(
+        absl::StrCat("namespace==", client.ns(), ",topic==/containers/delete,event.id==", id));
+    reader_ = epb::Events::NewStub(client.channel())->Subscribe(ctx_.get(), req);
+    // The server sends headers once the subscription stands; without an events service the
+    // call fails here and Wait polls instead.
+    reader_->WaitForInitialMetadata();
+  }
+  ~RemovalWatch() {
+    ctx_->TryCancel();
+    reader_->Finish();
+  }
+
+  // Returns once the container is gone or `timeout` passed.
+  void Wait(ContainerApi& api, const std::string& id, absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    if (!api.Get(id).ok()) return;
+    absl::Notification done;
+    std::thread watchdog([&] {
+      if (!done.WaitForNotificationWithDeadline(deadline)) ctx_->TryCancel();
+    });
+    epb::Envelope e;
+    const bool removed = reader_->Read(&e);
+    done.Notify();
+    watchdog.join();
+    // No event (no events service, or it went away): the record itself tells.
+    while (!removed && absl::Now() < deadline && api.Get(id).ok()) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::unique_ptr<grpc::ClientReader<epb::Envelope>> reader_;
+};
 
 int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool start) {
   absl::StatusOr<std::string> image = Prepare(cmd, &f);
@@ -174,6 +217,8 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
     std::printf("%s\n", c->id().c_str());
     return 0;
   }
+  std::unique_ptr<RemovalWatch> removal;
+  if (f.c.auto_remove) removal = std::make_unique<RemovalWatch>(**client, c->id());
   absl::Status start_error;
   AttachOptions io{
       .container_id = c->id(), .stdin = f.interactive, .tty = f.c.tty, .detach_keys = detach_keys};
@@ -193,7 +238,7 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
     if (!w.ok()) return Fail(w.status());
     code = *w;
   }
-  if (f.c.auto_remove) AwaitRemoval(api, c->id());
+  if (removal != nullptr) removal->Wait(api, c->id(), absl::Seconds(10));
   return code;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -117,8 +118,15 @@ absl::StatusOr<ShimConnection::Reply> ShimConnection::Call(v1::Request request,
 }
 
 void ShimConnection::ReadLoop() {
-  std::string buf(kMaxPacket, '\0');
+  // Sized to each packet as it comes: most are a few hundred bytes, and a buffer of kMaxPacket
+  // kept by every connection would be a resident MiB per container in berthd.
+  std::string buf(4096, '\0');
   for (;;) {
+    const ssize_t next = ::recv(fd_.get(), nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    if (next < 0 && errno == EINTR) continue;
+    if (next > static_cast<ssize_t>(buf.size())) {
+      buf.resize(std::min(static_cast<size_t>(next), kMaxPacket));
+    }
     iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
     msghdr msg{};
