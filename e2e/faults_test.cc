@@ -107,15 +107,15 @@ class FaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    // The shims inherit berthd's environment: a short runtime timeout, and where the fake
-    // runtime writes its pid.
+    // A short runtime timeout; the shims inherit berthd's environment, which tells the fake
+    // runtime where to write its pid.
     pids_ = MakeTempDir("fake-runtime") + "/pids";
-    setenv("BERTH_RUNTIME_TIMEOUT", "2", 1);
     setenv("FAKE_RUNTIME_PIDS", pids_.c_str(), 1);
     d_ = std::make_unique<CliDaemon>(
         "faults",
         CliDaemonOptions{.runtimes = {{"hang", Runfile("e2e/fixtures/hanging_runtime.sh")},
-                                      {"fail", Runfile("e2e/fixtures/failing_runtime.sh")}}});
+                                      {"fail", Runfile("e2e/fixtures/failing_runtime.sh")}},
+                         .config = "runtime_timeout: 2s\n"});
     ASSERT_TRUE(d_->started()) << d_->daemon().Stderr();
     ASSERT_TRUE(d_->LoadBusybox());
   }
@@ -216,6 +216,7 @@ TEST_F(FaultsTest, HangingRuntimeTimesOutByNameWhileBerthdAnswers) {
   EXPECT_NE(run.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(run.err, "hanging_runtime.sh create: did not finish within 2s"))
       << run.err;
+  EXPECT_TRUE(absl::StrContains(run.err, "runtime_timeout")) << run.err;
   EXPECT_GE(took, std::chrono::seconds(2));
   EXPECT_LT(took, std::chrono::seconds(30));
   // The runtime went, and so did everything the failed create had made.

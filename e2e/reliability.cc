@@ -133,6 +133,7 @@ CliDaemon::CliDaemon(const std::string& tag, CliDaemonOptions options)
   f << "shim: " << Runfile("shim/berth-shim") << "\n"
     << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime") << "\n";
   for (const auto& [name, path] : options.runtimes) f << "  " << name << ": " << path << "\n";
+  f << options.config;
   f.close();
   std::vector<std::string> flags = {"--config", config};
   flags.insert(flags.end(), options.flags.begin(), options.flags.end());

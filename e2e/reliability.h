@@ -21,6 +21,7 @@ struct CliDaemonOptions {
   // Extra runtimes by name (the config's runtimes:), beside berth-runtime.
   std::map<std::string, std::string> runtimes;
   std::vector<std::string> flags;  // more berthd flags
+  std::string config;              // more config.yaml lines, e.g. "runtime_timeout: 2s\n"
 };
 
 class CliDaemon {

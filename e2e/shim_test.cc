@@ -670,9 +670,12 @@ TEST_F(Shim, LogRotationKeepsMaxFiles) {
   EXPECT_EQ(shim->Wait(), 0);
 }
 
-TEST_F(Shim, BadLogFlagsAreRefused) {
-  for (const auto& flags : std::vector<std::vector<std::string>>{
-           {"--log-max-size", "10k"}, {"--log-max-size", "1", "--log-max-files", "0"}}) {
+TEST_F(Shim, BadLogAndTimeoutFlagsAreRefused) {
+  for (const auto& flags :
+       std::vector<std::vector<std::string>>{{"--log-max-size", "10k"},
+                                             {"--log-max-size", "1", "--log-max-files", "0"},
+                                             {"--runtime-timeout", "0s"},
+                                             {"--runtime-timeout", "90"}}) {
     std::vector<std::string> argv = {kShim,
                                      "--id",
                                      id_,

@@ -1,5 +1,6 @@
 // berth-shim --id ID --socket PATH --state DIR [--runtime BIN] [--runtime-root DIR]
-//            [--log-max-size BYTES] [--log-max-files N] [--foreground]
+//            [--runtime-timeout DURATION] [--log-max-size BYTES] [--log-max-files N]
+//            [--foreground]
 //
 // Without --foreground it detaches: a double fork and setsid, so that init (or the nearest
 // subreaper) adopts it and the daemon that started it may come and go. It prints nothing; the
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "shim/shim.h"
 
 namespace {
@@ -20,8 +22,8 @@ namespace {
 int Usage(const char* why) {
   std::fprintf(stderr,
                "berth-shim: %s\nusage: berth-shim --id ID --socket PATH --state DIR "
-               "[--runtime BIN] [--runtime-root DIR] [--log-max-size BYTES] "
-               "[--log-max-files N] [--foreground]\n",
+               "[--runtime BIN] [--runtime-root DIR] [--runtime-timeout DURATION] "
+               "[--log-max-size BYTES] [--log-max-files N] [--foreground]\n",
                why);
   return 2;
 }
@@ -48,7 +50,17 @@ int main(int argc, char** argv) {
       ok = value(&o.runtime);
     else if (a == "--runtime-root")
       ok = value(&o.runtime_root);
-    else if (a == "--log-max-size" || a == "--log-max-files") {
+    else if (a == "--runtime-timeout") {
+      std::string v;
+      if (!value(&v)) return Usage("--runtime-timeout needs a value");
+      if (!absl::ParseDuration(v, &o.runtime_timeout) ||
+          o.runtime_timeout <= absl::ZeroDuration()) {
+        return Usage(("--runtime-timeout takes a duration above 0 such as \"60s\" or \"2m\", "
+                      "not \"" +
+                      v + "\"")
+                         .c_str());
+      }
+    } else if (a == "--log-max-size" || a == "--log-max-files") {
       std::string v;
       uint64_t n = 0;
       if (!value(&v)) return Usage((a + " needs a value").c_str());

@@ -48,20 +48,6 @@ absl::Status WaitUntil(pid_t pid, int* status, absl::Time deadline) {
 
 }  // namespace
 
-absl::Duration RuntimeTimeout() {
-  static const absl::Duration timeout = [] {
-    const char* env = ::getenv("BERTH_RUNTIME_TIMEOUT");
-    absl::Duration d;
-    double seconds = 0;
-    if (env != nullptr && absl::ParseDuration(env, &d) && d > absl::ZeroDuration()) return d;
-    if (env != nullptr && absl::SimpleAtod(env, &seconds) && seconds > 0) {
-      return absl::Seconds(seconds);
-    }
-    return kDefaultRuntimeTimeout;
-  }();
-  return timeout;
-}
-
 absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int stdout_fd,
                                 int stderr_fd) {
   args.insert(args.begin(), {binary_, "--root", root_, "--log", log_, "--log-format", "json"});
@@ -85,8 +71,7 @@ absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int
   }
   ::setpgid(pid, pid);  // as the child does: whichever runs first
   int status = 0;
-  const absl::Duration timeout = timeout_ > absl::ZeroDuration() ? timeout_ : RuntimeTimeout();
-  absl::Status waited = WaitUntil(pid, &status, absl::Now() + timeout);
+  absl::Status waited = WaitUntil(pid, &status, absl::Now() + timeout_);
   if (absl::IsDeadlineExceeded(waited)) {
     ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
@@ -94,9 +79,8 @@ absl::Status RuntimeDriver::Run(std::vector<std::string> args, int stdin_fd, int
     }
     return absl::DeadlineExceededError(
         absl::StrCat("runtime ", binary_, " ", args[7], ": did not finish within ",
-                     absl::FormatDuration(timeout),
-                     ", so it was killed (BERTH_RUNTIME_TIMEOUT in berthd's environment sets "
-                     "the limit)"));
+                     absl::FormatDuration(timeout_),
+                     ", so it was killed (runtime_timeout in berthd's config sets the limit)"));
   }
   if (!waited.ok()) return waited;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();

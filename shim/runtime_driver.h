@@ -15,11 +15,10 @@
 namespace berth::shim {
 
 // How long one runtime command may run before the shim kills it (with everything in its
-// process group) and fails the request with DEADLINE_EXCEEDED: BERTH_RUNTIME_TIMEOUT from the
-// shim's environment (which berthd passes on), as seconds ("90") or a duration ("2m"), else
-// kDefaultRuntimeTimeout. The shim is single-threaded: a runtime that hangs must not hang it.
+// process group) and fails the request with DEADLINE_EXCEEDED, unless set_timeout says
+// otherwise (berth-shim's --runtime-timeout, from berthd's runtime_timeout). The shim is
+// single-threaded: a runtime that hangs must not hang it.
 inline constexpr absl::Duration kDefaultRuntimeTimeout = absl::Seconds(60);
-absl::Duration RuntimeTimeout();
 
 class RuntimeDriver {
  public:
@@ -46,8 +45,10 @@ class RuntimeDriver {
   absl::StatusOr<std::string> Stats(const std::string& id);
   absl::Status Kill(const std::string& id, int signal, bool all);
   absl::Status Delete(const std::string& id, bool force);
-  // Overrides RuntimeTimeout() for this driver (tests); zero: the default.
-  void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
+  // The limit for each runtime command; zero or less: kDefaultRuntimeTimeout.
+  void set_timeout(absl::Duration timeout) {
+    timeout_ = timeout > absl::ZeroDuration() ? timeout : kDefaultRuntimeTimeout;
+  }
 
  private:
   // Runs the runtime to completion. Its failure message is the last error in its log.
@@ -61,7 +62,7 @@ class RuntimeDriver {
   std::string binary_;
   std::string root_;
   std::string log_;
-  absl::Duration timeout_ = absl::ZeroDuration();
+  absl::Duration timeout_ = kDefaultRuntimeTimeout;
 };
 
 }  // namespace berth::shim

@@ -35,7 +35,9 @@ int64_t NowNanos() {
 
 Shim::Shim(Options options)
     : opts_(std::move(options)),
-      driver_(opts_.runtime, opts_.runtime_root, path::Join(opts_.state_dir, "runtime.log")) {}
+      driver_(opts_.runtime, opts_.runtime_root, path::Join(opts_.state_dir, "runtime.log")) {
+  driver_.set_timeout(opts_.runtime_timeout);
+}
 
 absl::Status Shim::Listen() {
   if (absl::Status st = sys::MkdirAll(opts_.state_dir, 0711); !st.ok()) return st;

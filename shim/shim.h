@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "berth/shim/v1/shim.pb.h"
 #include "common/unique_fd.h"
@@ -39,6 +40,8 @@ struct Options {
   std::string runtime_root = "/run/berth/runtime";
   bool foreground = false;  // do not daemonize (tests, debugging)
   LogLimits log_limits;     // --log-max-size, --log-max-files
+  // How long each runtime command may take (--runtime-timeout).
+  absl::Duration runtime_timeout = kDefaultRuntimeTimeout;
 };
 
 class Shim {

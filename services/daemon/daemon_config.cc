@@ -46,6 +46,7 @@ ConfigBinder Binder(DaemonConfig* c) {
       .Int("max_concurrent_downloads", &c->max_concurrent_downloads)
       .Int("max_concurrent_uploads", &c->max_concurrent_uploads)
       .String("ingest_expiry", &c->ingest_expiry)
+      .String("runtime_timeout", &c->runtime_timeout)
       .SectionMap<ProxySnapshotterConfig>(
           "proxy_snapshotters", &c->proxy_snapshotters,
           [](ConfigBinder& p, ProxySnapshotterConfig& v) { p.String("address", &v.address); })
@@ -200,6 +201,11 @@ absl::Status ValidateDaemonConfig(const DaemonConfig& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("ingest_expiry \"", c.ingest_expiry,
                      "\" is not a duration such as \"24h\", \"90m\" or \"0\" (never)"));
+  }
+  if (absl::Duration d; !absl::ParseDuration(c.runtime_timeout, &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("runtime_timeout \"", c.runtime_timeout,
+                     "\" is not a duration above 0 such as \"60s\", \"2m\" or \"1m30s\""));
   }
   for (const auto& [name, remote] : c.remote) {
     absl::StatusOr<Address> a = ParseAddress(remote);

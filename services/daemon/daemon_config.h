@@ -75,6 +75,10 @@ struct DaemonConfig {
   // at start and by garbage collection (docs/content.md). A duration: "24h", "90m", "30s";
   // "0" never expires them.
   std::string ingest_expiry = "24h";
+  // How long each OCI runtime command (create, start, kill, delete…) that a shim runs may
+  // take before the shim kills it and fails the request (docs/reliability.md). A duration
+  // above 0: "60s", "2m".
+  std::string runtime_timeout = "60s";
 };
 
 // Parses berthd's command line, reads the config file, and returns the merged settings. Flags

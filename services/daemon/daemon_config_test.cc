@@ -180,5 +180,20 @@ TEST(DaemonConfig, IngestExpiry) {
   }
 }
 
+TEST(DaemonConfig, RuntimeTimeout) {
+  EXPECT_EQ(DaemonConfig().runtime_timeout, "60s");
+  std::string file = WriteConfig("timeout.yaml", "runtime_timeout: 2m30s\n");
+  absl::StatusOr<DaemonConfig> c = Load({"--config", file.c_str()});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->runtime_timeout, "2m30s");
+  for (const char* bad : {"runtime_timeout: 0\n", "runtime_timeout: 0s\n", "runtime_timeout: -5s\n",
+                          "runtime_timeout: 90\n", "runtime_timeout: soon\n"}) {
+    file = WriteConfig("bad-timeout.yaml", bad);
+    c = Load({"--config", file.c_str()});
+    EXPECT_TRUE(absl::IsInvalidArgument(c.status())) << bad << ": " << c.status();
+    EXPECT_NE(c.status().message().find("runtime_timeout"), std::string::npos) << c.status();
+  }
+}
+
 }  // namespace
 }  // namespace berth::daemon

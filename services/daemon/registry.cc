@@ -225,6 +225,11 @@ absl::StatusOr<std::shared_ptr<tasks::TaskManager>> SharedState::Tasks(const Dae
   // is missing.
   absl::StatusOr<std::string> shim = ShimBinary(config);
   if (!shim.ok()) spdlog::warn("tasks: {}", std::string(shim.status().message()));
+  absl::Duration runtime_timeout;  // checked by ValidateDaemonConfig
+  if (!absl::ParseDuration(config.runtime_timeout, &runtime_timeout) ||
+      runtime_timeout <= absl::ZeroDuration()) {
+    runtime_timeout = absl::Seconds(60);
+  }
   tasks::TasksConfig tc{.root = config.root,
                         .state = config.state,
                         .shim = shim.value_or(""),
@@ -233,6 +238,7 @@ absl::StatusOr<std::shared_ptr<tasks::TaskManager>> SharedState::Tasks(const Dae
                         .runtimes = config.runtimes,
                         .log_max_size = config.log_max_size,
                         .log_max_files = static_cast<int>(config.log_max_files),
+                        .runtime_timeout = runtime_timeout,
                         .networks = std::move(networks),
                         .default_network = config.default_network};
   tasks_ = std::make_shared<tasks::TaskManager>(

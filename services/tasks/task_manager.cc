@@ -332,7 +332,9 @@ absl::Status TaskManager::LaunchShim(const Task& task, const std::string& runtim
                                    "--runtime",
                                    runtime,
                                    "--runtime-root",
-                                   path::Join(path::Join(config_.state, "runtime"), task.ns)};
+                                   path::Join(path::Join(config_.state, "runtime"), task.ns),
+                                   "--runtime-timeout",
+                                   absl::FormatDuration(config_.runtime_timeout)};
   if (config_.log_max_size > 0) {
     args.insert(args.end(), {"--log-max-size", absl::StrCat(config_.log_max_size),
                              "--log-max-files", absl::StrCat(config_.log_max_files)});

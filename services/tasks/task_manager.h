@@ -39,6 +39,8 @@ struct TasksConfig {
   // Log rotation handed to every shim: bytes per file (0: unlimited) and files kept.
   int64_t log_max_size = 0;
   int log_max_files = 1;
+  // How long each runtime command a shim runs may take (berth-shim --runtime-timeout).
+  absl::Duration runtime_timeout = absl::Seconds(60);
   // Bridge networks for containers that ask for them (label berth.io/network); null: none.
   std::shared_ptr<network::NetworkManager> networks;
   std::string default_network = "bridge";  // what a container's "default" means
