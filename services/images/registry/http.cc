@@ -4,12 +4,14 @@
 
 #include <cstring>
 #include <memory>
-#include <mutex>
+#include <type_traits>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "services/images/registry/curl_api.h"
 
 namespace berth::registry {
 namespace {
@@ -20,15 +22,11 @@ constexpr long kStallSeconds = 30;
 constexpr long kConnectTimeoutSeconds = 15;
 constexpr char kSystemCaPath[] = "/etc/ssl/certs";
 
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Transfer {
+  const CurlApi* curl = nullptr;
   const HttpRequest* req = nullptr;
   HttpResponse* resp = nullptr;
-  CURL* curl = nullptr;
+  CURL* handle = nullptr;
   absl::Status error;  // set by a callback that stopped the transfer
   bool cancelled = false;
 };
@@ -54,7 +52,7 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t len = size * n;
   long code = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+  t->curl->easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
   if (t->req->sink && code >= 200 && code < 300) {
     t->resp->status = code;
     absl::Status st = t->req->sink(*t->resp, absl::string_view(data, len));
@@ -93,8 +91,9 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-absl::Status CurlError(CURLcode code, const char* errbuf, long os_errno, const HttpRequest& req) {
-  std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(code);
+absl::Status CurlError(const CurlApi& curl, CURLcode code, const char* errbuf, long os_errno,
+                       const HttpRequest& req) {
+  std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl.easy_strerror(code);
   while (!detail.empty() && detail.back() == '\n') detail.pop_back();
   // curl says "Couldn't connect to server"; the system's word is more useful.
   if (code == CURLE_COULDNT_CONNECT && os_errno != 0) {
@@ -142,84 +141,93 @@ bool IsTlsProtocolError(const absl::Status& status) {
 }
 
 absl::StatusOr<HttpResponse> DoHttp(const HttpRequest& req, const TlsOptions& tls) {
-  GlobalInit();
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  CURL* c = curl.get();
+  ASSIGN_OR_RETURN(const CurlApi* loaded, Curl());
+  const CurlApi& curl = *loaded;
+  std::unique_ptr<CURL, void (*)(CURL*)> handle(curl.easy_init(), curl.easy_cleanup);
+  if (handle == nullptr) return absl::InternalError("curl_easy_init failed");
+  CURL* c = handle.get();
+  // curl_easy_setopt reads its varargs value as a long, a curl_off_t or a pointer; through a
+  // function pointer curl.h's type-checking macro is gone, so this check stands in for it.
+  auto set = [&curl, c](CURLoption option, auto value) {
+    using T = decltype(value);
+    static_assert(std::is_same_v<T, long> || std::is_same_v<T, curl_off_t> || std::is_pointer_v<T>,
+                  "curl_easy_setopt takes a long, a curl_off_t or a pointer");
+    curl.easy_setopt(c, option, value);
+  };
   HttpResponse resp;
-  Transfer t{.req = &req, .resp = &resp, .curl = c};
+  Transfer t{.curl = &curl, .req = &req, .resp = &resp, .handle = c};
   char errbuf[CURL_ERROR_SIZE] = {0};
 
   curl_slist* headers = nullptr;
-  for (const std::string& h : req.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const std::string& h : req.headers) headers = curl.slist_append(headers, h.c_str());
   // No "Expect: 100-continue" round trip before uploads.
-  headers = curl_slist_append(headers, "Expect:");
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl_slist_free_all);
+  headers = curl.slist_append(headers, "Expect:");
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> header_list(headers, curl.slist_free_all);
 
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "berth/1 (distribution client; libcurl)");
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, kStallSeconds);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  set(CURLOPT_URL, req.url.c_str());
+  set(CURLOPT_ERRORBUFFER, errbuf);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_HTTPHEADER, headers);
+  set(CURLOPT_USERAGENT, "berth/1 (distribution client; libcurl)");
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
+  set(CURLOPT_MAXREDIRS, 10L);
+  set(CURLOPT_CONNECTTIMEOUT, kConnectTimeoutSeconds);
+  set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+  set(CURLOPT_LOW_SPEED_TIME, kStallSeconds);
+  set(CURLOPT_HEADERFUNCTION, OnHeader);
+  set(CURLOPT_HEADERDATA, &t);
+  set(CURLOPT_WRITEFUNCTION, OnBody);
+  set(CURLOPT_WRITEDATA, &t);
+  set(CURLOPT_NOPROGRESS, 0L);
+  set(CURLOPT_XFERINFOFUNCTION, OnProgress);
+  set(CURLOPT_XFERINFODATA, &t);
 
   if (req.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    set(CURLOPT_NOBODY, 1L);
   } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    set(CURLOPT_CUSTOMREQUEST, req.method.c_str());
     if (req.body_source) {
-      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, OnRead);
-      curl_easy_setopt(c, CURLOPT_READDATA, &t);
-      curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
+      set(CURLOPT_UPLOAD, 1L);
+      set(CURLOPT_READFUNCTION, OnRead);
+      set(CURLOPT_READDATA, &t);
+      set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
     } else {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      set(CURLOPT_POSTFIELDS, req.body.data());
+      set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
   }
 
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
+  set(CURLOPT_SSL_VERIFYPEER, tls.verify ? 1L : 0L);
+  set(CURLOPT_SSL_VERIFYHOST, tls.verify ? 2L : 0L);
   curl_blob ca{};
   if (!tls.ca_pem.empty()) {
     ca.data = const_cast<char*>(tls.ca_pem.data());
     ca.len = tls.ca_pem.size();
     ca.flags = CURL_BLOB_NOCOPY;
-    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
+    set(CURLOPT_CAINFO_BLOB, &ca);
     // The blob replaces the CA bundle file; the system's certificates stay through the path.
-    curl_easy_setopt(c, CURLOPT_CAPATH, kSystemCaPath);
+    set(CURLOPT_CAPATH, kSystemCaPath);
   }
   if (!tls.client_cert.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
-    curl_easy_setopt(c, CURLOPT_SSLKEY, tls.client_key.c_str());
+    set(CURLOPT_SSLCERT, tls.client_cert.c_str());
+    set(CURLOPT_SSLKEY, tls.client_key.c_str());
   }
 
-  const CURLcode code = curl_easy_perform(c);
+  const CURLcode code = curl.easy_perform(c);
   if (t.cancelled) {
     return absl::CancelledError(absl::StrCat(req.method, " ", req.url, ": cancelled"));
   }
   if (!t.error.ok()) return t.error;
   if (code != CURLE_OK) {
     long os_errno = 0;
-    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-    return CurlError(code, errbuf, os_errno, req);
+    curl.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    return CurlError(curl, code, errbuf, os_errno, req);
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char* url = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
+  curl.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url);
   if (url != nullptr) resp.effective_url = url;
   return resp;
 }
