@@ -13,12 +13,10 @@
 //   what they say.
 //
 // Needs root.
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,7 +45,9 @@
 #include "berth/services/tasks/v1/tasks.grpc.pb.h"
 #include "berth/services/version/v1/version.grpc.pb.h"
 #include "berth/services/volumes/v1/volumes.grpc.pb.h"
+#include "e2e/harness/certs.h"
 #include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 
 namespace berth::e2e {
@@ -66,7 +66,6 @@ using Strings = std::vector<std::string>;
 
 const std::string kBerth = Runfile("ctl/berth");
 const std::string kBerthd = Runfile("services/daemon/berthd");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kProbe = Runfile("e2e/fixtures/seccomp_probe");
 
 constexpr uid_t kNobody = 65534;
@@ -160,18 +159,6 @@ TEST(UnixSocket, UnknownSocketGroupStopsTheDaemon) {
 // ---------------------------------------------------------------------------------------------
 // TCP
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  socklen_t len = sizeof(sa);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
-
 // Inodes of the TCP sockets listening in this network namespace.
 std::set<std::string> ListeningTcpInodes() {
   std::set<std::string> out;
@@ -219,29 +206,6 @@ TEST(Tcp, OffByDefault) {
   }
 }
 
-void Openssl(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/openssl"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  CommandResult r = RunCommand(argv);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-}
-
-void MakeCa(const std::string& dir, const std::string& ca) {
-  Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-           "-days", "1", "-subj", "/CN=" + ca, "-keyout", dir + "/" + ca + "-key.pem", "-out",
-           dir + "/" + ca + ".pem"});
-}
-
-void MakeCert(const std::string& dir, const std::string& ca, const std::string& name) {
-  std::ofstream(dir + "/" + name + ".ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-           "/CN=" + name, "-keyout", dir + "/" + name + "-key.pem", "-out",
-           dir + "/" + name + ".csr"});
-  Openssl({"x509", "-req", "-in", dir + "/" + name + ".csr", "-CA", dir + "/" + ca + ".pem",
-           "-CAkey", dir + "/" + ca + "-key.pem", "-CAcreateserial", "-days", "1", "-extfile",
-           dir + "/" + name + ".ext", "-out", dir + "/" + name + ".pem"});
-}
-
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -263,16 +227,10 @@ grpc::StatusCode VersionOver(const std::string& target,
 TEST(Tcp, RequiresAClientCertificateFromTheConfiguredCa) {
   ShortTempDir tmp("berth-sec");
   const std::string d = tmp.path();
-  MakeCa(d, "ca");
-  MakeCert(d, "ca", "server");
-  MakeCert(d, "ca", "client");
-  MakeCa(d, "rogue");
-  MakeCert(d, "rogue", "intruder");
-  const std::string port = std::to_string(FreePort());
-  std::ofstream(d + "/config.yaml") << "tls:\n  cert: " << d << "/server.pem\n  key: " << d
-                                    << "/server-key.pem\n  ca: " << d << "/ca.pem\n";
-  Child daemon({kBerthd, "--config", d + "/config.yaml", "--root", d + "/root", "--state",
-                d + "/state", "--address", "tcp://127.0.0.1:" + port});
+  const std::string config = MakeTlsFiles(d);
+  const std::string port = std::to_string(FreeLoopbackPort());
+  Child daemon({kBerthd, "--config", config, "--root", d + "/root", "--state", d + "/state",
+                "--address", "tcp://127.0.0.1:" + port});
   const std::string target = "127.0.0.1:" + port;
 
   auto tls = [&](const std::string& cert) {
@@ -310,16 +268,9 @@ TEST(Tcp, RequiresAClientCertificateFromTheConfiguredCa) {
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = tmp_.path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\n";
-    daemon_ = std::make_unique<TestDaemon>(std::vector<std::string>{"--config", config});
+    daemon_ = std::make_unique<Engine>(EngineOptions{.prefix = "berth-sec"});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    host_ = "unix://" + daemon_->socket();
-    archive_ = tmp_.path() + "/busybox.tar";
-    CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, archive_, "busybox", "--add",
-                                  kProbe + ":/bin/seccomp-probe"});
+    CommandResult r = daemon_->MakeImage("busybox", {"--add", kProbe + ":/bin/seccomp-probe"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -327,13 +278,10 @@ class EngineTest : public ::testing::Test {
     for (const auto& [ns, name] : started_) Berth({"-n", ns, "rm", "-f", name});
   }
 
-  CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_});
-    return RunCommand(args);
-  }
+  CommandResult Berth(std::vector<std::string> args) { return daemon_->Berth(std::move(args)); }
 
   void Load(const std::string& ns) {
-    CommandResult r = Berth({"-n", ns, "load", "-q", "-i", archive_});
+    CommandResult r = Berth({"-n", ns, "load", "-q", "-i", daemon_->Archive("busybox")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -348,9 +296,7 @@ class EngineTest : public ::testing::Test {
     return r.out;
   }
 
-  ShortTempDir tmp_{"berth-sec"};
-  std::unique_ptr<TestDaemon> daemon_;
-  std::string host_, archive_;
+  std::unique_ptr<Engine> daemon_;
   std::vector<std::pair<std::string, std::string>> started_;  // (namespace, name) to remove
 };
 

@@ -1,6 +1,8 @@
 #include "e2e/harness/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -157,6 +159,18 @@ std::string Child::Stderr() const {
   std::string s = ReadAll(fd);
   close(fd);
   return s;
+}
+
+int FreeLoopbackPort(int type) {
+  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  close(fd);
+  return ntohs(sa.sin_port);
 }
 
 bool WaitForPath(const std::string& path, std::chrono::milliseconds timeout) {

@@ -64,6 +64,10 @@ class Child {
   std::string stderr_file_;
 };
 
+// A loopback port that nobody listens on right now, of a socket of `type` (SOCK_STREAM or
+// SOCK_DGRAM): the kernel's pick for a bind to port 0.
+int FreeLoopbackPort(int type = 1 /* SOCK_STREAM */);
+
 // Polls until `path` exists or the timeout passes.
 bool WaitForPath(const std::string& path,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
