@@ -19,9 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "berth/services/containers/v1/containers.grpc.pb.h"
-#include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "berth/services/tasks/v1/tasks.grpc.pb.h"
 #include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 #include "runtime/cgroup.h"
 
@@ -29,11 +29,9 @@ namespace berth::e2e {
 namespace {
 
 namespace cpb = berth::services::containers::v1;
-namespace spb = berth::services::snapshots::v1;
 namespace tpb = berth::services::tasks::v1;
 
 const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 
 // A command on the slave side of a pseudo-terminal we hold the master of.
 class PtyProcess {
@@ -110,55 +108,14 @@ class PtyProcess {
 class CliRunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = tmp_.path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\n";
-    daemon_ = std::make_unique<TestDaemon>(std::vector<std::string>{"--config", config});
+    daemon_ = std::make_unique<Engine>(EngineOptions{.prefix = "berth-clirun"});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    host_ = "unix://" + daemon_->socket();
-    const std::string archive = tmp_.path() + "/busybox.tar";
-    CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, archive, "busybox"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", archive});
+    CommandResult r = daemon_->LoadImage("busybox");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   void TearDown() override {
-    for (const auto& [name, id] : ids_) ForceRemove(id);
-  }
-
-  // Removes a container through the API: marked stopped by hand (so no restart policy brings
-  // it back), killed, its task deleted, then its record and snapshot.
-  void ForceRemove(const std::string& id) {
-    auto containers = cpb::Containers::NewStub(daemon_->Channel());
-    auto tasks = tpb::Tasks::NewStub(daemon_->Channel());
-    cpb::UpdateContainerRequest up;
-    up.mutable_container()->set_id(id);
-    (*up.mutable_container()->mutable_labels())["berth.io/manually-stopped"] = "true";
-    up.mutable_update_mask()->add_paths("labels.berth.io/manually-stopped");
-    cpb::UpdateContainerResponse ur;
-    containers->Update(TestDaemon::Context().get(), up, &ur);
-    google::protobuf::Empty e;
-    for (int i = 0; i < 100; ++i) {
-      tpb::KillRequest kill;
-      kill.set_container_id(id);
-      kill.set_signal(SIGKILL);
-      kill.set_all(true);
-      tasks->Kill(TestDaemon::Context().get(), kill, &e);
-      tpb::DeleteTaskRequest del;
-      del.set_container_id(id);
-      tpb::DeleteResponse d;
-      grpc::Status st = tasks->Delete(TestDaemon::Context().get(), del, &d);
-      if (st.error_code() == grpc::StatusCode::NOT_FOUND) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    cpb::DeleteContainerRequest cdel;
-    cdel.set_id(id);
-    containers->Delete(TestDaemon::Context().get(), cdel, &e);
-    spb::RemoveSnapshotRequest rm;
-    rm.set_key(id);
-    spb::Snapshots::NewStub(daemon_->Channel())->Remove(TestDaemon::Context().get(), rm, &e);
+    for (const auto& [name, id] : ids_) daemon_->ForceRemove(id);
   }
 
   // A container's id from its name.
@@ -170,18 +127,7 @@ class CliRunTest : public ::testing::Test {
     return resp.container().id();
   }
 
-  std::map<std::string, std::string> Labels(const std::string& id) {
-    cpb::GetContainerRequest req;
-    req.set_id(id);
-    cpb::GetContainerResponse resp;
-    cpb::Containers::NewStub(daemon_->Channel())->Get(TestDaemon::Context().get(), req, &resp);
-    return {resp.container().labels().begin(), resp.container().labels().end()};
-  }
-
-  CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_});
-    return RunCommand(args);
-  }
+  CommandResult Berth(std::vector<std::string> args) { return daemon_->Berth(std::move(args)); }
 
   std::string RunDetached(const std::string& name, std::vector<std::string> args) {
     std::vector<std::string> cmd = {"run", "-d", "--name", name};
@@ -210,9 +156,7 @@ class CliRunTest : public ::testing::Test {
     return 0;
   }
 
-  ShortTempDir tmp_{"berth-clirun"};
-  std::unique_ptr<TestDaemon> daemon_;
-  std::string host_;
+  std::unique_ptr<Engine> daemon_;
   std::map<std::string, std::string> ids_;
 };
 
@@ -222,7 +166,7 @@ TEST_F(CliRunTest, RunPassesStreamsEnvironmentAndExitCodes) {
   EXPECT_EQ(r.out, "out\n");
   EXPECT_EQ(r.err, "err\n");
 
-  const std::string env_file = tmp_.path() + "/env";
+  const std::string env_file = daemon_->dir() + "/env";
   std::ofstream(env_file) << "# comment\nFROM_FILE=file\n\nBOTH=file\n";
   r = Berth({"run", "--rm", "--env-file", env_file, "-e", "BOTH=flag", "-e", "X=1", "-w", "/tmp",
              "-u", "1000:1000", "-h", "boxy", "busybox", "sh", "-c",
@@ -241,7 +185,7 @@ TEST_F(CliRunTest, RunPassesStreamsEnvironmentAndExitCodes) {
   // Input through -i, ended by end-of-file.
   r = RunCommand(
       {"/bin/sh", "-c",
-       absl::StrCat("echo piped | ", kBerth, " -H ", host_, " run --rm -i busybox cat")});
+       absl::StrCat("echo piped | ", kBerth, " -H ", daemon_->host(), " run --rm -i busybox cat")});
   EXPECT_EQ(r.out, "piped\n");
 }
 
@@ -305,10 +249,10 @@ TEST_F(CliRunTest, CreateThenStartAttachedAndExec) {
 
 TEST_F(CliRunTest, InteractiveTerminalResizesDetachesAndReattaches) {
   // The shell records the terminal's settings before and after, to show they are restored.
-  const std::string before = tmp_.path() + "/before", after = tmp_.path() + "/after";
+  const std::string before = daemon_->dir() + "/before", after = daemon_->dir() + "/after";
   PtyProcess run(
       {"/bin/sh", "-c",
-       absl::StrCat("stty -g > ", before, "; ", kBerth, " -H ", host_,
+       absl::StrCat("stty -g > ", before, "; ", kBerth, " -H ", daemon_->host(),
                     " run -it --name tty busybox sh; code=$?; stty -g > ", after, "; exit $code")},
       24, 80);
   ASSERT_TRUE(run.Expect("# ")) << run.output();
@@ -331,7 +275,7 @@ TEST_F(CliRunTest, InteractiveTerminalResizesDetachesAndReattaches) {
   EXPECT_EQ(saved_before, saved_after);
 
   // Still running: attach again, type, and end the shell.
-  PtyProcess attach({kBerth, "-H", host_, "attach", "tty"}, 24, 80);
+  PtyProcess attach(daemon_->BerthArgv({"attach", "tty"}), 24, 80);
   attach.Type("echo back-$((1+1))\r");
   EXPECT_TRUE(attach.Expect("back-2")) << attach.output();
   attach.Type("exit 5\r");
@@ -362,14 +306,14 @@ TEST_F(CliRunTest, OnFailureGivesUpAfterItsRetries) {
   // The first run and two restarts, then the daemon leaves it exited.
   std::map<std::string, std::string> labels;
   for (int i = 0; i < 200; ++i) {
-    labels = Labels(id);
+    labels = daemon_->Labels(id);
     if (labels["berth.io/restart-count"] == "2" && !Task(id).pid()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(labels["berth.io/restart-count"], "2");
   EXPECT_EQ(labels["berth.io/exit-status"], "1");
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_EQ(Labels(id)["berth.io/restart-count"], "2");
+  EXPECT_EQ(daemon_->Labels(id)["berth.io/restart-count"], "2");
   EXPECT_EQ(Task(id).pid(), 0u);
 }
 

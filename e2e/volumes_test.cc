@@ -4,7 +4,6 @@
 // --volumes-from, --mount's forms, tmpfs volumes, namespaces, and Docker's errors with exit
 // code 125 for run. Needs root.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -17,48 +16,35 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "berth/services/containers/v1/containers.grpc.pb.h"
-#include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
-#include "berth/services/tasks/v1/tasks.grpc.pb.h"
 #include "berth/services/volumes/v1/volumes.grpc.pb.h"
 #include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 
 namespace berth::e2e {
 namespace {
 
 namespace cpb = berth::services::containers::v1;
-namespace spb = berth::services::snapshots::v1;
-namespace tpb = berth::services::tasks::v1;
 namespace vpb = berth::services::volumes::v1;
 
-const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kMakeVolumeImage = Runfile("e2e/fixtures/make_volume_image.py");
 
 class VolumesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string config = tmp_.path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\n";
-    daemon_ = std::make_unique<TestDaemon>(std::vector<std::string>{"--config", config});
+    daemon_ = std::make_unique<Engine>(EngineOptions{.prefix = "berth-vol"});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    host_ = "unix://" + daemon_->socket();
-    const std::string busybox = tmp_.path() + "/busybox.tar";
-    CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, busybox, "busybox"});
+    CommandResult r = daemon_->LoadImage("busybox");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", busybox});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const std::string volimg = tmp_.path() + "/volimg.tar";
+    const std::string volimg = daemon_->Archive("volimg");
     r = RunCommand({"/usr/bin/python3", kMakeVolumeImage, volimg, "volimg"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", volimg});
+    r = daemon_->Load(volimg);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   void TearDown() override {
-    for (const std::string& id : ids_) ForceRemove(id);
+    for (const std::string& id : ids_) daemon_->ForceRemove(id);
     // Every volume goes, so that no tmpfs stays mounted under the daemon's root.
     for (const char* ns : {"default", "other"}) {
       auto stub = vpb::Volumes::NewStub(daemon_->Channel());
@@ -74,49 +60,7 @@ class VolumesTest : public ::testing::Test {
     }
   }
 
-  void ForceRemove(const std::string& id) {
-    auto containers = cpb::Containers::NewStub(daemon_->Channel());
-    auto tasks = tpb::Tasks::NewStub(daemon_->Channel());
-    cpb::UpdateContainerRequest up;
-    up.mutable_container()->set_id(id);
-    (*up.mutable_container()->mutable_labels())["berth.io/manually-stopped"] = "true";
-    up.mutable_update_mask()->add_paths("labels.berth.io/manually-stopped");
-    cpb::UpdateContainerResponse ur;
-    containers->Update(TestDaemon::Context().get(), up, &ur);
-    google::protobuf::Empty e;
-    for (int i = 0; i < 100; ++i) {
-      tpb::KillRequest kill;
-      kill.set_container_id(id);
-      kill.set_signal(SIGKILL);
-      kill.set_all(true);
-      tasks->Kill(TestDaemon::Context().get(), kill, &e);
-      tpb::DeleteTaskRequest del;
-      del.set_container_id(id);
-      tpb::DeleteResponse d;
-      grpc::Status st = tasks->Delete(TestDaemon::Context().get(), del, &d);
-      if (st.error_code() == grpc::StatusCode::NOT_FOUND) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    cpb::DeleteContainerRequest cdel;
-    cdel.set_id(id);
-    containers->Delete(TestDaemon::Context().get(), cdel, &e);
-    spb::RemoveSnapshotRequest rm;
-    rm.set_key(id);
-    spb::Snapshots::NewStub(daemon_->Channel())->Remove(TestDaemon::Context().get(), rm, &e);
-  }
-
-  std::map<std::string, std::string> Labels(const std::string& id) {
-    cpb::GetContainerRequest req;
-    req.set_id(id);
-    cpb::GetContainerResponse resp;
-    cpb::Containers::NewStub(daemon_->Channel())->Get(TestDaemon::Context().get(), req, &resp);
-    return {resp.container().labels().begin(), resp.container().labels().end()};
-  }
-
-  CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_});
-    return RunCommand(args);
-  }
+  CommandResult Berth(std::vector<std::string> args) { return daemon_->Berth(std::move(args)); }
 
   // `run -d`: the container's id, remembered for TearDown.
   std::string RunDetached(std::vector<std::string> args) {
@@ -151,9 +95,7 @@ class VolumesTest : public ::testing::Test {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
 
-  ShortTempDir tmp_{"berth-vol"};
-  std::unique_ptr<TestDaemon> daemon_;
-  std::string host_;
+  std::unique_ptr<Engine> daemon_;
   std::vector<std::string> ids_;
 };
 
@@ -187,7 +129,7 @@ TEST_F(VolumesTest, NamedVolumeOutlivesItsContainer) {
 }
 
 TEST_F(VolumesTest, BindMountsAndReadOnly) {
-  const std::string host = tmp_.path() + "/host";
+  const std::string host = daemon_->dir() + "/host";
   mkdir(host.c_str(), 0755);
   std::ofstream(host + "/in") << "from the host\n";
   CommandResult r = Berth(
@@ -216,7 +158,7 @@ TEST_F(VolumesTest, AnonymousVolumesAndImageVolumes) {
   EXPECT_TRUE(AwaitVolumes(before));
 
   const std::string id = RunDetached({"-v", "/scratch", "volimg", "sleep", "1000"});
-  std::map<std::string, std::string> labels = Labels(id);
+  std::map<std::string, std::string> labels = daemon_->Labels(id);
   std::vector<std::string> anon = absl::StrSplit(labels["berth.io/anonymous-volumes"], ',');
   ASSERT_EQ(anon.size(), 2u) << labels["berth.io/anonymous-volumes"];
   for (const std::string& n : anon) {
@@ -269,7 +211,7 @@ TEST_F(VolumesTest, RemovingAVolumeInUseIsRefused) {
   EXPECT_EQ(r.out, "busy 1\n");
   r = Berth({"volume", "prune", "-f", "-a"});
   EXPECT_EQ(r.out, "Total reclaimed space: 0B\n");
-  ForceRemove(id);
+  daemon_->ForceRemove(id);
   r = Berth({"volume", "rm", "busy"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "busy\n");
@@ -316,7 +258,8 @@ TEST_F(VolumesTest, VolumesFrom) {
   EXPECT_EQ(r.out, "hi\nthere\n");
   EXPECT_TRUE(absl::StrContains(r.err, "Read-only file system")) << r.err;
   // The source's anonymous volume belongs to it: the --rm container above left it.
-  std::vector<std::string> anon = absl::StrSplit(Labels(src)["berth.io/anonymous-volumes"], ',');
+  std::vector<std::string> anon =
+      absl::StrSplit(daemon_->Labels(src)["berth.io/anonymous-volumes"], ',');
   ASSERT_EQ(anon.size(), 1u);
   EXPECT_TRUE(VolumeNames().count(anon[0]) > 0);
   ExpectOneLineError(Berth({"run", "--rm", "--volumes-from", "nosuch", "busybox", "true"}), 125,
@@ -324,7 +267,7 @@ TEST_F(VolumesTest, VolumesFrom) {
 }
 
 TEST_F(VolumesTest, MountFlagForms) {
-  const std::string host = tmp_.path() + "/mhost";
+  const std::string host = daemon_->dir() + "/mhost";
   mkdir(host.c_str(), 0755);
   std::ofstream(host + "/in") << "bound\n";
   CommandResult r =

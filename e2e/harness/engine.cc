@@ -127,6 +127,15 @@ void Engine::ForceRemove(const std::string& id) const {
   spb::Snapshots::NewStub(channel)->Remove(Context(ns).get(), rm, &e);
 }
 
+std::map<std::string, std::string> Engine::Labels(const std::string& id) const {
+  cpb::GetContainerRequest req;
+  req.set_id(id);
+  cpb::GetContainerResponse resp;
+  cpb::Containers::NewStub(Channel())->Get(Context(ns_.empty() ? "default" : ns_).get(), req,
+                                           &resp);
+  return {resp.container().labels().begin(), resp.container().labels().end()};
+}
+
 void Engine::RemoveAll() const {
   CommandResult ids = Berth({"ps", "-aq", "--no-trunc"});
   for (absl::string_view id : absl::StrSplit(ids.out, '\n', absl::SkipEmpty())) {

@@ -6,6 +6,7 @@
 #ifndef BERTH_E2E_HARNESS_ENGINE_H_
 #define BERTH_E2E_HARNESS_ENGINE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ class Engine : private internal::EngineFiles, public TestDaemon {
   // Removes a container through the API, whatever its state: marked stopped by hand (so that
   // no restart policy brings it back), killed, its task deleted, then its record and snapshot.
   void ForceRemove(const std::string& id) const;
+  // A container's labels, read through the API ({} when there is no such container).
+  std::map<std::string, std::string> Labels(const std::string& id) const;
   // berth rm -f for every container `ps -a` lists.
   void RemoveAll() const;
 
