@@ -93,6 +93,12 @@ ABSL_STATIC_LINKOPTS = ["-Wl,--start-group"] + _ABSL_ARCHIVES + ["-Wl,--end-grou
 def _archives(names):
     return ["/usr/lib/x86_64-linux-gnu/lib" + name + ".a" for name in names]
 
+# The shared versions of these libraries are on the link line too (the wrappers' -l flags,
+# then dropped by --as-needed), and ld exports every symbol an executable defines that a
+# shared object it sees also defines: 17,000 symbols in berthd's dynamic table, each bound by
+# name at start. The archives' symbols are the binary's own.
+_NOT_EXPORTED = ["-Wl,--exclude-libs,ALL"]
+
 _GRPC_ARCHIVES = _archives([
     "grpc++",
     "grpc",
@@ -111,7 +117,7 @@ GRPC_STATIC_LINKOPTS = ["-Wl,--start-group"] + _GRPC_ARCHIVES + _archives([
     "ssl",
     "crypto",
     "z",
-]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"]
+]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"] + _NOT_EXPORTED
 
 # berthd: gRPC, protobuf, abseil, SQLite and yaml-cpp static (their relocated data and the
 # partly used text of whole shared libraries were most of its idle RSS). OpenSSL and zlib stay
@@ -120,7 +126,7 @@ GRPC_STATIC_LINKOPTS = ["-Wl,--start-group"] + _GRPC_ARCHIVES + _archives([
 DAEMON_STATIC_LINKOPTS = ["-Wl,--start-group"] + _GRPC_ARCHIVES + _archives([
     "sqlite3",
     "yaml-cpp",
-]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"]
+]) + _ABSL_ARCHIVES + ["-Wl,--end-group", "-ldl", "-pthread"] + _NOT_EXPORTED
 
 def system_libs():
     _system_lib("absl", _ABSL)
