@@ -28,6 +28,7 @@
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "berth/services/tasks/v1/tasks.grpc.pb.h"
 #include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 #include "snapshotter/mount/mount.h"
 
@@ -43,24 +44,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using json = nlohmann::json;
 
-const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
-
 class BuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    const std::string config = tmp_.path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\n";
-    daemon_ = std::make_unique<TestDaemon>(std::vector<std::string>{"--config", config});
+    daemon_ = std::make_unique<Engine>(EngineOptions{.prefix = "berth-build"});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    host_ = "unix://" + daemon_->socket();
-    const std::string archive = tmp_.path() + "/busybox.tar";
-    CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, archive, "busybox"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", archive});
+    CommandResult r = daemon_->LoadImage("busybox");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
@@ -69,14 +59,11 @@ class BuildTest : public ::testing::Test {
     ExpectNothingLeft();
   }
 
-  CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_});
-    return RunCommand(args);
-  }
+  CommandResult Berth(std::vector<std::string> args) { return daemon_->Berth(std::move(args)); }
 
   // A context directory with these files (path → content); "Dockerfile" among them.
   std::string Context(const std::map<std::string, std::string>& files) {
-    const std::string dir = tmp_.path() + "/ctx" + std::to_string(++contexts_);
+    const std::string dir = daemon_->dir() + "/ctx" + std::to_string(++contexts_);
     for (const auto& [name, data] : files) Put(dir, name, data);
     return dir;
   }
@@ -142,7 +129,7 @@ class BuildTest : public ::testing::Test {
     for (const auto& m : vresp.mounts()) {
       mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
     }
-    const std::string dir = tmp_.path() + "/view";
+    const std::string dir = daemon_->dir() + "/view";
     ::mkdir(dir.c_str(), 0700);
     ASSERT_TRUE(snapshotter::MountAll(mounts, dir).ok());
     check(dir);
@@ -180,7 +167,7 @@ class BuildTest : public ::testing::Test {
     std::ifstream mi("/proc/self/mountinfo");
     std::string line;
     while (std::getline(mi, line)) {
-      EXPECT_THAT(line, Not(HasSubstr(tmp_.path()))) << "leaked mount";
+      EXPECT_THAT(line, Not(HasSubstr(daemon_->dir()))) << "leaked mount";
       EXPECT_THAT(line, Not(HasSubstr(daemon_->root() + "/build"))) << "leaked mount";
     }
     // A finished build's directory is removed just after it answers.
@@ -223,9 +210,7 @@ class BuildTest : public ::testing::Test {
     return n;
   }
 
-  ShortTempDir tmp_{"berth-build"};
-  std::unique_ptr<TestDaemon> daemon_;
-  std::string host_;
+  std::unique_ptr<Engine> daemon_;
   int contexts_ = 0;
 };
 
@@ -486,7 +471,7 @@ TEST_F(BuildTest, FailuresNameTheLineAndLeaveNothing) {
 
 TEST_F(BuildTest, BuildInterruptedByADaemonCrashIsCleanedUp) {
   const std::string ctx = Context({{"Dockerfile", "FROM busybox\nRUN sleep 60\n"}});
-  Child build({kBerth, "-H", host_, "build", "--progress", "plain", ctx});
+  Child build(daemon_->BerthArgv({"build", "--progress", "plain", ctx}));
   // Wait for the RUN's container, then kill berthd under it.
   bool running = false;
   for (int i = 0; i < 100 && !running; ++i) {

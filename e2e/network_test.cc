@@ -12,43 +12,24 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <random>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "berth/services/containers/v1/containers.grpc.pb.h"
-#include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "berth/services/tasks/v1/tasks.grpc.pb.h"
 #include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 #include "services/network/netlink.h"
 
 namespace berth::e2e {
 namespace {
 
-namespace cpb = berth::services::containers::v1;
-namespace spb = berth::services::snapshots::v1;
 namespace tpb = berth::services::tasks::v1;
 
-const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kUdpEcho = Runfile("e2e/fixtures/udp_echo");
-
-// A loopback port nobody listens on right now.
-uint16_t FreePort(int type) {
-  int fd = socket(AF_INET, type, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  socklen_t len = sizeof(sa);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  close(fd);
-  return ntohs(sa.sin_port);
-}
 
 // GET / from 127.0.0.1:port; "" when nothing answers.
 std::string HttpGet(uint16_t port) {
@@ -100,24 +81,17 @@ class NetworkTest : public ::testing::Test {
     bridge_ = absl::StrCat("bt", random % 100000);
     const std::string subnet =
         absl::StrCat("10.", 200 + random % 50, ".", (random >> 8) % 250, ".0/24");
-    const std::string config = tmp_.path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\nbridge_name: " << bridge_ << "\nbridge_subnet: " << subnet << "\n";
-    daemon_ = std::make_unique<TestDaemon>(
-        std::vector<std::string>{"--config", config, "--default-network", "bridge"});
+    daemon_ = std::make_unique<Engine>(EngineOptions{
+        .prefix = "berth-net",
+        .config = absl::StrCat("bridge_name: ", bridge_, "\nbridge_subnet: ", subnet, "\n"),
+        .flags = {"--default-network", "bridge"}});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    host_ = "unix://" + daemon_->socket();
-    const std::string archive = tmp_.path() + "/netbox.tar";
-    CommandResult r = RunCommand(
-        {"/usr/bin/python3", kMakeImage, archive, "netbox", "--add", kUdpEcho + ":/bin/udp-echo"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", archive});
+    CommandResult r = daemon_->LoadImage("netbox", {"--add", kUdpEcho + ":/bin/udp-echo"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   void TearDown() override {
-    for (const auto& [name, id] : ids_) ForceRemove(id);
+    for (const auto& [name, id] : ids_) daemon_->ForceRemove(id);
     for (const std::string& net : networks_) Berth({"network", "rm", net});
     // The bridges this test's daemon made are the test's to remove.
     absl::StatusOr<network::Netlink> nl = network::Netlink::Open();
@@ -128,10 +102,7 @@ class NetworkTest : public ::testing::Test {
     }
   }
 
-  CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_});
-    return RunCommand(args);
-  }
+  CommandResult Berth(std::vector<std::string> args) { return daemon_->Berth(std::move(args)); }
 
   std::string Run(const std::string& name, std::vector<std::string> args) {
     std::vector<std::string> cmd = {"run", "-d", "--name", name};
@@ -140,32 +111,6 @@ class NetworkTest : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     if (r.exit_code == 0) ids_[name] = std::string(absl::StripAsciiWhitespace(r.out));
     return ids_[name];
-  }
-
-  // Kills, and removes through the API, a container this test made.
-  void ForceRemove(const std::string& id) {
-    auto containers = cpb::Containers::NewStub(daemon_->Channel());
-    auto tasks = tpb::Tasks::NewStub(daemon_->Channel());
-    google::protobuf::Empty e;
-    for (int i = 0; i < 100; ++i) {
-      tpb::KillRequest kill;
-      kill.set_container_id(id);
-      kill.set_signal(SIGKILL);
-      kill.set_all(true);
-      tasks->Kill(TestDaemon::Context().get(), kill, &e);
-      tpb::DeleteTaskRequest del;
-      del.set_container_id(id);
-      tpb::DeleteResponse d;
-      grpc::Status st = tasks->Delete(TestDaemon::Context().get(), del, &d);
-      if (st.error_code() == grpc::StatusCode::NOT_FOUND) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    cpb::DeleteContainerRequest cdel;
-    cdel.set_id(id);
-    containers->Delete(TestDaemon::Context().get(), cdel, &e);
-    spb::RemoveSnapshotRequest rm;
-    rm.set_key(id);
-    spb::Snapshots::NewStub(daemon_->Channel())->Remove(TestDaemon::Context().get(), rm, &e);
   }
 
   void Stop(const std::string& name) {
@@ -184,15 +129,14 @@ class NetworkTest : public ::testing::Test {
     tasks->Wait(ctx.get(), wait, &w);
   }
 
-  ShortTempDir tmp_{"berth-net"};
-  std::unique_ptr<TestDaemon> daemon_;
-  std::string host_, bridge_;
+  std::unique_ptr<Engine> daemon_;
+  std::string bridge_;
   std::map<std::string, std::string> ids_;
   std::vector<std::string> networks_;
 };
 
 TEST_F(NetworkTest, PublishedTcpPortServesAFileAndIsFreedOnStop) {
-  const uint16_t port = FreePort(SOCK_STREAM);
+  const auto port = static_cast<uint16_t>(FreeLoopbackPort(SOCK_STREAM));
   Run("web", {"-p", absl::StrCat("127.0.0.1:", port, ":80"), "netbox", "sh", "-c",
               "mkdir /www && echo hello-from-httpd > /www/index.html && "
               "exec httpd -f -p 80 -h /www"});
