@@ -24,9 +24,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
-#include "runtime/cgroup.h"
 
 namespace berth::e2e {
 namespace {
@@ -34,7 +33,6 @@ namespace {
 using nlohmann::json;
 
 const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 // Containers' cgroups go under /berth/<namespace>/: one of our own, removed at the end.
 const char kNs[] = "e2e-cli";
 
@@ -57,25 +55,11 @@ bool Eventually(const std::function<bool()>& done) {
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = new ShortTempDir("berth-cli");
-    const std::string config = tmp_->path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\n";
-    daemon_ = new TestDaemon({"--config", config});
+    daemon_ = new Engine({.prefix = "berth-cli", .ns = kNs});
     if (!daemon_->started()) return;
-    host_ = "unix://" + daemon_->socket();
     for (const auto& [name, extra] : std::vector<std::pair<std::string, std::vector<std::string>>>{
              {"busybox", {}}, {"other", {"--cmd", "echo", "other"}}}) {
-      const std::string archive = tmp_->path() + "/" + name + ".tar";
-      std::vector<std::string> argv = {"/usr/bin/python3", kMakeImage, archive, name};
-      argv.insert(argv.end(), extra.begin(), extra.end());
-      CommandResult r = RunCommand(argv);
-      if (r.exit_code != 0) {
-        setup_error_ = r.err;
-        return;
-      }
-      r = RunCommand({kBerth, "-H", host_, "-n", kNs, "load", "-q", "-i", archive});
+      CommandResult r = daemon_->LoadImage(name, extra);
       if (r.exit_code != 0) {
         setup_error_ = r.err;
         return;
@@ -84,13 +68,9 @@ class CliTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
+    // The namespace is the suite's own: its containers and its cgroup go with the daemon.
     delete daemon_;
     daemon_ = nullptr;
-    if (absl::StatusOr<std::string> cg = runtime::FindCgroup2Mount(); cg.ok()) {
-      rmdir(absl::StrCat(*cg, "/berth/", kNs).c_str());
-    }
-    delete tmp_;
-    tmp_ = nullptr;
   }
 
   void SetUp() override {
@@ -104,15 +84,13 @@ class CliTest : public ::testing::Test {
     // The images other tests rely on stay.
     for (const std::string image : {"busybox", "other"}) {
       if (Berth({"image", "inspect", image}).exit_code != 0) {
-        RunCommand({kBerth, "-H", host_, "-n", kNs, "load", "-q", "-i",
-                    tmp_->path() + "/" + image + ".tar"});
+        daemon_->Load(daemon_->Archive(image));
       }
     }
   }
 
   static CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", host_, "-n", kNs});
-    return RunCommand(args);
+    return daemon_->Berth(std::move(args));
   }
 
   // `berth run -d --name NAME ARGS…`; the container goes in TearDown.
@@ -143,16 +121,12 @@ class CliTest : public ::testing::Test {
     EXPECT_TRUE(absl::StrContains(r.err, text)) << r.err;
   }
 
-  static ShortTempDir* tmp_;
-  static TestDaemon* daemon_;
-  static std::string host_;
+  static Engine* daemon_;
   static std::string setup_error_;
   std::vector<std::string> made_;
 };
 
-ShortTempDir* CliTest::tmp_ = nullptr;
-TestDaemon* CliTest::daemon_ = nullptr;
-std::string CliTest::host_;
+Engine* CliTest::daemon_ = nullptr;
 std::string CliTest::setup_error_;
 
 TEST_F(CliTest, PsListsFiltersAndFormatsAsDocker) {
@@ -319,7 +293,7 @@ TEST_F(CliTest, RmAndContainerPrune) {
   }
   RunDetached("keeps", {"busybox", "sleep", "1000"});
   // Without -f it asks; anything but y keeps them.
-  const std::string prune = absl::StrCat(kBerth, " -H ", host_, " -n ", kNs, " container prune");
+  const std::string prune = absl::StrJoin(daemon_->BerthArgv({"container", "prune"}), " ");
   r = RunCommand({"/bin/sh", "-c", "echo n | " + prune});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StartsWith(r.out,
@@ -504,8 +478,8 @@ TEST_F(CliTest, Rename) {
 
 TEST_F(CliTest, Events) {
   // A subscriber from before the events; ready once it has seen a probe of ours.
-  const std::string out = tmp_->path() + "/events.txt";
-  const std::string base = absl::StrCat(kBerth, " -H ", host_, " -n ", kNs, " events");
+  const std::string out = daemon_->dir() + "/events.txt";
+  const std::string base = absl::StrJoin(daemon_->BerthArgv({"events"}), " ");
   Child all({"/bin/sh", "-c", "exec " + base + " > " + out});
   Child some({"/bin/sh", "-c",
               "exec " + base +

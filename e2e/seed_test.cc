@@ -20,45 +20,34 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 #include "services/network/netlink.h"
 
 namespace berth::e2e {
 namespace {
 
-const std::string kBerth = Runfile("ctl/berth");
-const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
-
 std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
 
 class Seed : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    tmp_ = new ShortTempDir("berth-seed");
     std::random_device rd;
     const unsigned random = rd();
     bridge_ = new std::string(absl::StrCat("bs", random % 100000));
-    const std::string config = tmp_->path() + "/config.yaml";
-    std::ofstream(config) << "shim: " << Runfile("shim/berth-shim") << "\n"
-                          << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime")
-                          << "\nbridge_name: " << *bridge_ << "\nbridge_subnet: 10."
-                          << 150 + random % 40 << "." << (random >> 8) % 250 << ".0/24\n";
-    daemon_ = new TestDaemon({"--config", config, "--default-network", "bridge"});
+    daemon_ =
+        new Engine({.prefix = "berth-seed",
+                    .config = absl::StrCat("bridge_name: ", *bridge_, "\nbridge_subnet: 10.",
+                                           150 + random % 40, ".", (random >> 8) % 250, ".0/24\n"),
+                    .flags = {"--default-network", "bridge"}});
     ASSERT_TRUE(daemon_->started()) << daemon_->Stderr();
-    const std::string archive = tmp_->path() + "/busybox.tar";
-    CommandResult r = RunCommand({"/usr/bin/python3", kMakeImage, archive, "busybox"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = Berth({"load", "-q", "-i", archive});
+    CommandResult r = daemon_->LoadImage("busybox");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
   static void TearDownTestSuite() {
     // Whatever a failed test left: every container goes, then the daemon and its bridge.
-    CommandResult all = Berth({"ps", "-aq", "--no-trunc"});
-    for (absl::string_view id : absl::StrSplit(all.out, '\n', absl::SkipEmpty())) {
-      Berth({"rm", "-f", std::string(id)});
-    }
+    daemon_->RemoveAll();
     Berth({"volume", "rm", "-f", "my-volume"});
     delete daemon_;
     if (absl::StatusOr<network::Netlink> nl = network::Netlink::Open(); nl.ok()) {
@@ -66,13 +55,11 @@ class Seed : public ::testing::Test {
         nl->DeleteLink(*idx).IgnoreError();
       }
     }
-    delete tmp_;
     delete bridge_;
   }
 
   static CommandResult Berth(std::vector<std::string> args) {
-    args.insert(args.begin(), {kBerth, "-H", "unix://" + daemon_->socket()});
-    return RunCommand(args);
+    return daemon_->Berth(std::move(args));
   }
 
   // `berth …` that must succeed; its stdout, trimmed.
@@ -82,15 +69,14 @@ class Seed : public ::testing::Test {
     return Trim(r.out);
   }
 
-  static inline ShortTempDir* tmp_ = nullptr;
-  static inline TestDaemon* daemon_ = nullptr;
+  static inline Engine* daemon_ = nullptr;
   static inline std::string* bridge_ = nullptr;
 };
 
 // ## Dockerfile / ## docker build: FROM, WORKDIR, COPY, RUN, EXPOSE, CMD, run top to bottom
 // into an image named with -t.
 TEST_F(Seed, DockerfileBuildsAnImageNamedWithT) {
-  const std::string ctx = tmp_->path() + "/app";
+  const std::string ctx = daemon_->dir() + "/app";
   ASSERT_EQ(RunCommand({"/bin/mkdir", "-p", ctx}).exit_code, 0);
   std::ofstream(ctx + "/hello.txt") << "hello from the build context\n";
   std::ofstream(ctx + "/Dockerfile") << "FROM busybox\n"
@@ -169,25 +155,20 @@ TEST_F(Seed, NamespacesSeenFromInside) {
 
 // ## docker run: -d, --name, -p, -e, --env-file, --rm.
 TEST_F(Seed, RunDetachedNamedPublishedWithEnvironment) {
-  const std::string env_file = tmp_->path() + "/app.env";
+  const std::string env_file = daemon_->dir() + "/app.env";
   std::ofstream(env_file) << "API_KEY=from-file\n";
-  int probe = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(probe, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  socklen_t len = sizeof(sa);
-  getsockname(probe, reinterpret_cast<sockaddr*>(&sa), &len);
-  close(probe);
-  const int port = ntohs(sa.sin_port);
+  const int port = FreeLoopbackPort();
   Ok({"run", "-d", "--name", "site", "-p", absl::StrCat("127.0.0.1:", port, ":80"), "-e",
       "DB_PASSWORD=secret", "--env-file", env_file, "busybox", "sh", "-c",
       "mkdir /www && echo \"$DB_PASSWORD $API_KEY\" > /www/index.html && exec httpd -f -p 80 -h "
       "/www"});
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(static_cast<uint16_t>(port));
   std::string page;
   for (int i = 0; i < 100 && !absl::StrContains(page, "secret from-file"); ++i) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sa.sin_port = htons(static_cast<uint16_t>(port));
     if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
       const std::string req = "GET /index.html HTTP/1.0\r\n\r\n";
       (void)!write(fd, req.data(), req.size());
