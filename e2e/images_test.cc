@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "berth/services/images/v1/images.grpc.pb.h"
-#include "e2e/harness/daemon.h"
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
 
 namespace berth::e2e {
@@ -22,21 +22,18 @@ namespace {
 namespace ipb = berth::services::images::v1;
 using nlohmann::json;
 
-const std::string kBerth = Runfile("ctl/berth");
 const std::string kMakeImage = Runfile("e2e/fixtures/make_oci_image.py");
 const std::string kBreak = Runfile("e2e/fixtures/break_archive.py");
 
-struct Daemon : TestDaemon {
+struct Daemon : Engine {
   const std::string& root = TestDaemon::root();
-  const std::string& sock = socket();
   std::shared_ptr<grpc::Channel> channel = Channel();
 
-  Daemon() { EXPECT_TRUE(started()) << Stderr(); }
+  Daemon() : Engine({.prefix = "berth-img"}) { EXPECT_TRUE(started()) << Stderr(); }
 
   CommandResult Berth(std::vector<std::string> args, const std::string& ns = "default") {
-    std::vector<std::string> argv = {kBerth, "-H", "unix://" + sock, "-n", ns};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    args.insert(args.begin(), {"-n", ns});
+    return Engine::Berth(std::move(args));
   }
 
   bool BlobOnDisk(const std::string& digest) {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "e2e/harness/engine.h"
 #include "e2e/harness/process.h"
-#include "e2e/reliability.h"
 
 namespace berth::e2e {
 namespace {
@@ -30,8 +30,8 @@ std::string Read(const std::string& path) { return RunCommand({"/bin/cat", path}
 
 TEST(Umoci, AnImageUmociBuildsLoadsUnpacksAndRuns) {
   if (access(kUmoci, X_OK) != 0) GTEST_SKIP() << "umoci is not installed";
-  CliDaemon d("umoci");
-  ASSERT_TRUE(d.started()) << d.daemon().Stderr();
+  Engine d({.prefix = "berth-umoci", .ns = "umoci-" + std::to_string(getpid())});
+  ASSERT_TRUE(d.started()) << d.Stderr();
   const std::string dir = d.dir();
   const std::string layout = dir + "/layout";
   const std::string image = layout + ":" + kName;
