@@ -4,7 +4,6 @@
 #include <iostream>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
@@ -123,20 +122,13 @@ absl::Status StartStopped(ContainerApi& api, const ContainerView& v, absl::Durat
   }
   if (absl::Status st = api.DeleteTask(id); !st.ok() && !absl::IsNotFound(st)) return st;
   RETURN_IF_ERROR(api.SetLabels(id, {{kLabelManuallyStopped, ""}}));
-  absl::Status st;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    st = api.CreateTask(v.record, LabelOf(v.record, kLabelOpenStdin) == "true");
-    if (st.ok()) {
-      st = api.Start(id).status();
-      if (st.ok()) return st;
-      api.DeleteTask(id).IgnoreError();
-    }
-    // The last task's shim may still be on its way out; its socket has the same path as the
-    // new one's, and it can take the new shim's with it (a daemon-side race): try again.
-    if (!absl::StrContains(st.message(), "shim")) return st;
-    absl::SleepFor(absl::Milliseconds(250));
+  RETURN_IF_ERROR(api.CreateTask(v.record, LabelOf(v.record, kLabelOpenStdin) == "true"));
+  absl::StatusOr<uint32_t> pid = api.Start(id);
+  if (!pid.ok()) {
+    api.DeleteTask(id).IgnoreError();
+    return pid.status();
   }
-  return st;
+  return absl::OkStatus();
 }
 
 int Failed(const absl::Status& st) {
