@@ -217,14 +217,16 @@ TEST_F(CliTest, StopRestartKillAndWait) {
   EXPECT_EQ(State("life"), "running");
   r = Berth({"kill", "life"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Trim(Berth({"wait", "life"}).out), "137");
+  r = Berth({"wait", "life"});
+  EXPECT_EQ(Trim(r.out), "137") << r.err;
   ExpectError(Berth({"kill", "life"}), 1, "is not running");
   ExpectError(Berth({"kill", "-s", "NOPE", "life"}), 1, "Invalid signal: NOPE");
 
   // kill marks the container stopped by hand: its restart policy leaves it down.
   RunDetached("always", {"--restart", "always", "busybox", "sleep", "1000"});
   ASSERT_EQ(Berth({"kill", "always"}).exit_code, 0);
-  EXPECT_EQ(Trim(Berth({"wait", "always"}).out), "137");
+  r = Berth({"wait", "always"});
+  EXPECT_EQ(Trim(r.out), "137") << r.err;
   EXPECT_EQ(Trim(Berth({"inspect", "-f", "{{.State.Status}}", "always"}).out), "exited");
   absl::SleepFor(absl::Seconds(1));  // the daemon's first restart would come after 100 ms
   EXPECT_EQ(State("always"), "exited");

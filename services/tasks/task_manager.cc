@@ -863,10 +863,21 @@ absl::StatusOr<tpb::WaitResponse> TaskManager::Wait(const std::string& ns, const
   }
   v1::Request req;
   req.mutable_wait()->set_exec_id(exec_id);
-  ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(req, cancelled));
+  absl::StatusOr<ShimConnection::Reply> r = t->shim->Call(req, cancelled);
+  if (!r.ok() && (t->shim_released || t->shim->closed())) {
+    // A Delete shut the shim down while this call waited (the daemon's own, after the exit of
+    // a container it manages, or a client's): the task is gone, and its exit is on the record
+    // (see Delete) or in exit.json, not lost.
+    if (absl::optional<tpb::WaitResponse> w = ExitFile(
+            path::Join(t->dir, exec_id.empty() ? "exit.json" : "exit-" + exec_id + ".json"))) {
+      return *w;
+    }
+    return absl::NotFoundError(absl::StrCat("the task of container ", id, " was deleted"));
+  }
+  if (!r.ok()) return r.status();
   tpb::WaitResponse w;
-  w.set_exit_status(r.response.wait().exit_status());
-  services::ToProto(FromNanos(r.response.wait().exited_at_unix_nano()), w.mutable_exited_at());
+  w.set_exit_status(r->response.wait().exit_status());
+  services::ToProto(FromNanos(r->response.wait().exited_at_unix_nano()), w.mutable_exited_at());
   return w;
 }
 
