@@ -153,6 +153,11 @@ void KillCgroup(const std::string& dir) {
   }
 }
 
+// What a call on a task that a Delete took away meanwhile answers.
+absl::Status Deleted(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("the task of container ", id, " was deleted"));
+}
+
 }  // namespace
 
 absl::Status ResolveUser(const std::string& rootfs, nlohmann::json& process) {
@@ -805,13 +810,19 @@ absl::StatusOr<ShimConnection::Reply> TaskManager::Call(const std::string& ns,
                                                         absl::Duration timeout,
                                                         ShimConnection::ReplyHook on_reply) {
   ASSIGN_OR_RETURN(std::shared_ptr<Task> t, Find(ns, id));
+  if (t->shim_released) return Deleted(id);
   if (t->shim == nullptr || t->shim->closed()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the shim of container ", id,
                      " is gone (it was killed, or the machine restarted); "
                      "only delete works now"));
   }
-  return t->shim->Call(std::move(req), cancelled, timeout, std::move(on_reply));
+  absl::StatusOr<ShimConnection::Reply> r =
+      t->shim->Call(std::move(req), cancelled, timeout, std::move(on_reply));
+  // A Delete that shut the shim down meanwhile (the daemon's own after the exit of a
+  // container it manages, or a client's) makes the call fail on the way: the task is gone.
+  if (!r.ok() && t->shim_released) return Deleted(id);
+  return r;
 }
 
 absl::StatusOr<tpb::Process> TaskManager::State(const std::string& ns, const std::string& id,
@@ -835,8 +846,10 @@ absl::StatusOr<tpb::Process> TaskManager::State(const std::string& ns, const std
   }
   v1::Request req;
   req.mutable_state()->set_exec_id(exec_id);
-  ASSIGN_OR_RETURN(ShimConnection::Reply r, t->shim->Call(req));
-  const v1::StateResponse& s = r.response.state();
+  absl::StatusOr<ShimConnection::Reply> reply = t->shim->Call(req);
+  if (!reply.ok() && t->shim_released) return Deleted(id);  // see Call
+  if (!reply.ok()) return reply.status();
+  const v1::StateResponse& s = reply->response.state();
   p.set_pid(s.pid());
   p.set_status(FromShim(s.status()));
   p.mutable_stdio()->set_terminal(s.terminal());
@@ -865,14 +878,13 @@ absl::StatusOr<tpb::WaitResponse> TaskManager::Wait(const std::string& ns, const
   req.mutable_wait()->set_exec_id(exec_id);
   absl::StatusOr<ShimConnection::Reply> r = t->shim->Call(req, cancelled);
   if (!r.ok() && (t->shim_released || t->shim->closed())) {
-    // A Delete shut the shim down while this call waited (the daemon's own, after the exit of
-    // a container it manages, or a client's): the task is gone, and its exit is on the record
-    // (see Delete) or in exit.json, not lost.
+    // A Delete shut the shim down while this call waited (see Call): the task is gone, and its
+    // exit is on the record (see Delete) or in exit.json, not lost.
     if (absl::optional<tpb::WaitResponse> w = ExitFile(
             path::Join(t->dir, exec_id.empty() ? "exit.json" : "exit-" + exec_id + ".json"))) {
       return *w;
     }
-    return absl::NotFoundError(absl::StrCat("the task of container ", id, " was deleted"));
+    return Deleted(id);
   }
   if (!r.ok()) return r.status();
   tpb::WaitResponse w;
