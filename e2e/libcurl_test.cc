@@ -24,19 +24,6 @@ bool LibcurlMapped(pid_t pid) {
   return ss.str().find("libcurl") != std::string::npos;
 }
 
-// A loopback port nobody listens on.
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST(LibcurlTest, LoadedByTheFirstRegistryOperationOnly) {
   ShortTempDir tmp("berth-curl");
   const std::string socket = tmp.path() + "/s.sock";
@@ -47,7 +34,7 @@ TEST(LibcurlTest, LoadedByTheFirstRegistryOperationOnly) {
   EXPECT_FALSE(LibcurlMapped(daemon.pid())) << "an idle berthd has libcurl mapped";
 
   // Nothing answers there: the pull fails, but only after the registry client ran.
-  const std::string ref = "127.0.0.1:" + std::to_string(ClosedPort()) + "/nothing:latest";
+  const std::string ref = "127.0.0.1:" + std::to_string(FreeLoopbackPort()) + "/nothing:latest";
   CommandResult pull = RunCommand({"/usr/bin/env", "BERTH_AUTH_CONFIG=/nonexistent",
                                    Runfile("ctl/berth"), "-H", "unix://" + socket, "pull", ref});
   EXPECT_NE(pull.exit_code, 0) << pull.out;

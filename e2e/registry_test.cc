@@ -41,18 +41,6 @@ constexpr char kSkopeo[] = "/usr/bin/skopeo";
 
 bool Has(const char* bin) { return access(bin, X_OK) == 0; }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool PortAnswers(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -78,7 +66,7 @@ std::string ReadFile(const std::string& path) {
 class Registry {
  public:
   Registry(const std::string& dir, const std::string& http_extra = "", const std::string& auth = "")
-      : port_(FreePort()), config_(dir + "/registry.yml") {
+      : port_(FreeLoopbackPort()), config_(dir + "/registry.yml") {
     WriteFile(config_,
               "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
               "    rootdirectory: " +

@@ -88,6 +88,22 @@ class DiffTest : public ::testing::Test {
     return blob;
   }
 
+  // `blob` applied on a copy of lower made at `dir`.
+  absl::StatusOr<ApplyResult> ApplyOnCopyOfLower(const std::string& blob, const std::string& dir) {
+    if (::system(("cp -a " + lower_ + " " + dir).c_str()) != 0) {
+      return absl::InternalError("cp -a " + lower_ + " failed");
+    }
+    size_t pos = 0;
+    return ApplyLayer(
+        [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
+          size_t k = std::min(n, blob.size() - pos);
+          memcpy(buf, blob.data() + pos, k);
+          pos += k;
+          return k;
+        },
+        dir, {});
+  }
+
   std::string top_, lower_, upper_;
 };
 
@@ -176,16 +192,7 @@ TEST_F(DiffTest, TwoTreesGiveChangesAndWhiteoutsAndApplyBack) {
 
   // Applied on a copy of lower, the layer gives upper back.
   const std::string again = top_ + "/again";
-  ASSERT_EQ(::system(("cp -a " + lower_ + " " + again).c_str()), 0);
-  size_t pos = 0;
-  absl::StatusOr<ApplyResult> ar = ApplyLayer(
-      [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
-        size_t k = std::min(n, blob.size() - pos);
-        memcpy(buf, blob.data() + pos, k);
-        pos += k;
-        return k;
-      },
-      again, {});
+  absl::StatusOr<ApplyResult> ar = ApplyOnCopyOfLower(blob, again);
   ASSERT_TRUE(ar.ok()) << ar.status();
   EXPECT_EQ(ar->diff_id, r.diff_id);
   EXPECT_EQ(
@@ -226,16 +233,7 @@ TEST_F(DiffTest, TwoTreesSeeMetadataOnlyChanges) {
 
   // Applied on a copy of lower, the layer carries the xattrs over.
   const std::string again = top_ + "/again";
-  ASSERT_EQ(::system(("cp -a " + lower_ + " " + again).c_str()), 0);
-  size_t pos = 0;
-  absl::StatusOr<ApplyResult> ar = ApplyLayer(
-      [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
-        size_t k = std::min(n, blob.size() - pos);
-        memcpy(buf, blob.data() + pos, k);
-        pos += k;
-        return k;
-      },
-      again, {});
+  absl::StatusOr<ApplyResult> ar = ApplyOnCopyOfLower(blob, again);
   ASSERT_TRUE(ar.ok()) << ar.status();
   char v[8] = {};
   EXPECT_EQ(getxattr((again + "/xattr").c_str(), "user.note", v, sizeof(v)), 1);

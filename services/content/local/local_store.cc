@@ -202,7 +202,7 @@ absl::StatusOr<IngestStatus> LocalContentStore::Status(const std::string& ns,
   return ReadStatus(Paths::IngestKey(ns, ref), ns, ref);
 }
 
-absl::StatusOr<std::vector<IngestStatus>> LocalContentStore::ListStatuses(const std::string& ns) {
+absl::StatusOr<std::vector<std::string>> LocalContentStore::IngestKeys() const {
   const std::string root = paths_.IngestRoot();
   DIR* d = ::opendir(root.c_str());
   if (d == nullptr) return ErrnoStatus(absl::StrCat("opendir(", root, ")"), errno);
@@ -211,6 +211,11 @@ absl::StatusOr<std::vector<IngestStatus>> LocalContentStore::ListStatuses(const 
     if (e->d_name[0] != '.') keys.push_back(e->d_name);
   }
   ::closedir(d);
+  return keys;
+}
+
+absl::StatusOr<std::vector<IngestStatus>> LocalContentStore::ListStatuses(const std::string& ns) {
+  ASSIGN_OR_RETURN(std::vector<std::string> keys, IngestKeys());
   std::vector<IngestStatus> out;
   for (const std::string& key : keys) {
     absl::StatusOr<std::string> text = sys::ReadFile(paths_.IngestState(key));
@@ -335,14 +340,7 @@ absl::StatusOr<int64_t> LocalContentStore::ExpireIngests(absl::Time now) {
     expiry = ingest_expiry_;
   }
   if (expiry <= absl::ZeroDuration() || expiry == absl::InfiniteDuration()) return 0;
-  const std::string root = paths_.IngestRoot();
-  DIR* d = ::opendir(root.c_str());
-  if (d == nullptr) return ErrnoStatus(absl::StrCat("opendir(", root, ")"), errno);
-  std::vector<std::string> keys;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') keys.push_back(e->d_name);
-  }
-  ::closedir(d);
+  ASSIGN_OR_RETURN(std::vector<std::string> keys, IngestKeys());
   struct Stale {
     std::string key;
     IngestState state;

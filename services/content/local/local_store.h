@@ -59,6 +59,8 @@ class LocalContentStore final : public ContentStore, public metadata::Sweeper {
   LocalContentStore(std::string content_root, metadata::Metadata* md)
       : paths_(std::move(content_root)), md_(md) {}
 
+  // The keys of every ingest on disk, of all namespaces.
+  absl::StatusOr<std::vector<std::string>> IngestKeys() const;
   // Marks ingest `key` as held by a writer; false if it already is.
   bool Lock(const std::string& key);
   void Unlock(const std::string& key);
