@@ -3,18 +3,14 @@
 #include <map>
 #include <set>
 
-#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/digest.h"
 #include "common/status_macros.h"
 #include "services/images/docker_archive.h"
+#include "services/images/image_ingest.h"
 #include "services/images/reference.h"
-#include "services/images/walk.h"
-#include "services/metadata/content_records.h"
-#include "services/metadata/lease_records.h"
 #include "spdlog/spdlog.h"
 
 namespace berth::images {
@@ -26,8 +22,6 @@ using metadata::Db;
 constexpr size_t kChunk = 1 << 20;
 // Often enough for a progress bar to move smoothly, at one small message per megabyte.
 constexpr int64_t kProgressEvery = 1 << 20;
-// A load that outlives this (a daemon that died mid-load) is collected anyway.
-constexpr absl::Duration kLeaseLifetime = absl::Hours(1);
 constexpr char kBlobPrefix[] = "blobs/sha256/";
 
 struct Stored {
@@ -43,13 +37,6 @@ absl::Status CheckDigest(const std::string& expected, const std::string& actual)
                                                  "; the archive is corrupt"));
 }
 
-std::string NewLeaseId() {
-  static absl::Mutex mu(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  absl::MutexLock l(&mu);
-  return absl::StrFormat("berth.load-%016x", absl::Uniform<uint64_t>(*gen));
-}
-
 bool IsDocumentFile(const std::string& path) {
   return path == "index.json" || path == "oci-layout" || path == kDockerManifestFile ||
          path == "repositories";
@@ -59,27 +46,14 @@ class Load {
  public:
   Load(ContentStore& store, metadata::MetadataStore& md, const ImportOptions& options,
        const ProgressFn& progress)
-      : store_(store), md_(md), opts_(options), progress_(progress), lease_(NewLeaseId()) {}
+      : store_(store),
+        opts_(options),
+        progress_(progress),
+        ingest_(store, md, options.ns, "load") {}
 
   absl::StatusOr<std::vector<metadata::ImageRecord>> Run(ChunkSource source) {
-    const absl::Time now = absl::Now();
-    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
-      RETURN_IF_ERROR(metadata::EnsureNamespace(db, opts_.ns, now));
-      return metadata::InsertLease(db, {.ns = opts_.ns,
-                                        .id = lease_,
-                                        .labels = {{"berth.io/purpose", "load"}},
-                                        .created_at = now,
-                                        .expires_at = now + kLeaseLifetime});
-    }));
-    absl::StatusOr<std::vector<metadata::ImageRecord>> images = RunLeased(std::move(source));
-    if (!images.ok()) {
-      // Whatever this load stored goes with its lease.
-      absl::Status st =
-          md_.db->Update([&](Db& db) { return metadata::DeleteLease(db, opts_.ns, lease_); });
-      if (st.ok()) st = md_.gc->Collect().status();
-      if (!st.ok()) spdlog::warn("cleaning up after a failed load: {}", st.ToString());
-    }
-    return images;
+    return ingest_.Run<std::vector<metadata::ImageRecord>>(
+        [&] { return RunLeased(std::move(source)); });
   }
 
  private:
@@ -113,7 +87,7 @@ class Load {
 
     const absl::Time now = absl::Now();
     std::vector<metadata::ImageRecord> named;  // once per name
-    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
+    RETURN_IF_ERROR(ingest_.Name([&](Db& db) -> absl::Status {
       named.clear();
       std::set<std::string> seen;
       for (metadata::ImageRecord r : images) {
@@ -123,8 +97,7 @@ class Load {
         RETURN_IF_ERROR(metadata::PutImage(db, r));
         named.push_back(std::move(r));
       }
-      // The images hold their blobs now.
-      return metadata::DeleteLease(db, opts_.ns, lease_);
+      return absl::OkStatus();
     }));
     images = std::move(named);
     for (const metadata::ImageRecord& r : images) {
@@ -154,12 +127,6 @@ class Load {
       r = *std::move(named);
     }
     return absl::OkStatus();
-  }
-
-  absl::Status HoldExisting(const std::string& digest) {
-    return md_.db->Update([&](Db& db) {
-      return metadata::AddLeaseResource(db, opts_.ns, lease_, {.type = "content", .id = digest});
-    });
   }
 
   absl::Status StoreEntry(TarReader& tar, const TarEntry& entry) {
@@ -192,7 +159,7 @@ class Load {
           hash.Update(absl::string_view(buf.data(), n));
         }
         RETURN_IF_ERROR(CheckDigest(expected, hash.Final().ToString()));
-        RETURN_IF_ERROR(HoldExisting(expected));
+        RETURN_IF_ERROR(ingest_.Hold(expected));
         files_[entry.path] = {.digest = expected, .size = entry.size, .head = ""};
         progress_(
             {.ref = entry.path, .status = "exists", .offset = entry.size, .total = entry.size});
@@ -200,7 +167,7 @@ class Load {
       }
     }
 
-    const std::string ref = absl::StrCat(lease_, "/", entry.path);
+    const std::string ref = absl::StrCat(ingest_.lease(), "/", entry.path);
     absl::Status st = WriteBlob(tar, entry, ref, expected, buf);
     if (!st.ok()) {
       absl::Status abort = store_.Abort(opts_.ns, ref);
@@ -216,7 +183,8 @@ class Load {
     ASSIGN_OR_RETURN(
         std::unique_ptr<::berth::content::Writer> w,
         store_.OpenWriter(
-            opts_.ns, {.ref = ref, .total = entry.size, .expected = expected, .lease = lease_}));
+            opts_.ns,
+            {.ref = ref, .total = entry.size, .expected = expected, .lease = ingest_.lease()}));
     if (w->Status().offset != 0) RETURN_IF_ERROR(w->Truncate());
     Stored stored{.digest = "", .size = 0, .head = ""};
     int64_t next_report = kProgressEvery;
@@ -235,43 +203,14 @@ class Load {
     }
     stored.digest = w->DigestSoFar().ToString();
     if (!expected.empty()) RETURN_IF_ERROR(CheckDigest(expected, stored.digest));
-    absl::StatusOr<::berth::content::Info> info = w->Commit({});
-    if (absl::IsAlreadyExists(info.status())) {
-      RETURN_IF_ERROR(HoldExisting(stored.digest));
-    } else if (!info.ok()) {
-      return info.status();
-    }
+    RETURN_IF_ERROR(ingest_.Commit(*w, stored.digest, {}));
     progress_({.ref = entry.path, .status = "done", .offset = stored.size, .total = entry.size});
     files_[entry.path] = std::move(stored);
     return absl::OkStatus();
   }
 
-  // Sets the gc.ref labels that let an image's root keep everything below it.
-  absl::Status Label(const Descriptor& desc, const std::vector<Descriptor>& children) {
-    if (children.empty()) return absl::OkStatus();
-    ::berth::content::Info info{.digest = desc.digest};
-    std::vector<std::string> paths;
-    const Kind kind = KindOf(desc.media_type);
-    for (size_t i = 0; i < children.size(); ++i) {
-      std::string key;
-      if (kind == Kind::kIndex) {
-        key = absl::StrCat(metadata::kGcRefContentLabel, ".m.", i);
-      } else {
-        key = i == 0 ? absl::StrCat(metadata::kGcRefContentLabel, ".config")
-                     : absl::StrCat(metadata::kGcRefContentLabel, ".l.", i - 1);
-      }
-      info.labels[key] = children[i].digest;
-      paths.push_back(absl::StrCat("labels.", key));
-    }
-    return store_.Update(opts_.ns, info, paths).status();
-  }
-
   absl::Status CheckAndLabel(const Descriptor& target) {
-    WalkOptions wo{.platform = opts_.platform.has_value() ? opts_.platform : HostPlatform()};
-    return Walk(store_, opts_.ns, target, wo,
-                [&](const Descriptor& d, const std::vector<Descriptor>& children) {
-                  return Label(d, children);
-                });
+    return ingest_.LabelTree(target, opts_.platform.has_value() ? opts_.platform : HostPlatform());
   }
 
   absl::StatusOr<std::string> NameFor(const Descriptor& d) {
@@ -378,29 +317,17 @@ class Load {
                     .digest = d.ToString(),
                     .size = static_cast<int64_t>(data.size())};
     if (store_.GetInfo(opts_.ns, d).ok()) {
-      RETURN_IF_ERROR(HoldExisting(desc.digest));
+      RETURN_IF_ERROR(ingest_.Hold(desc.digest));
       return desc;
     }
-    const std::string ref = absl::StrCat(lease_, "/", desc.digest);
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<::berth::content::Writer> w,
-        store_.OpenWriter(
-            opts_.ns, {.ref = ref, .total = desc.size, .expected = desc.digest, .lease = lease_}));
-    RETURN_IF_ERROR(w->Write(data));
-    absl::StatusOr<::berth::content::Info> info = w->Commit({});
-    if (absl::IsAlreadyExists(info.status())) {
-      RETURN_IF_ERROR(HoldExisting(desc.digest));
-    } else if (!info.ok()) {
-      return info.status();
-    }
+    RETURN_IF_ERROR(ingest_.WriteDocument(desc, data, {}));
     return desc;
   }
 
   ContentStore& store_;
-  metadata::MetadataStore& md_;
   const ImportOptions& opts_;
   const ProgressFn& progress_;
-  const std::string lease_;
+  ImageIngest ingest_;
   std::map<std::string, Stored> files_;
   std::map<std::string, std::string> links_;
   std::map<std::string, std::string> docs_;

@@ -7,18 +7,14 @@
 #include <thread>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/digest.h"
 #include "common/status_macros.h"
+#include "services/images/image_ingest.h"
 #include "services/images/walk.h"
-#include "services/metadata/content_records.h"
-#include "services/metadata/gc.h"
-#include "services/metadata/lease_records.h"
 #include "spdlog/spdlog.h"
 
 namespace berth::images {
@@ -27,18 +23,9 @@ namespace {
 using ::berth::content::ContentStore;
 using metadata::Db;
 
-// A pull that outlives this (a daemon that died mid-pull) is collected anyway.
-constexpr absl::Duration kLeaseLifetime = absl::Hours(1);
 constexpr absl::Duration kMaxRetryDelay = absl::Seconds(8);
 constexpr int64_t kProgressEvery = 512 << 10;
 constexpr absl::Duration kProgressInterval = absl::Milliseconds(200);
-
-std::string NewLeaseId() {
-  static absl::Mutex mu(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  absl::MutexLock l(&mu);
-  return absl::StrFormat("berth.pull-%016x", absl::Uniform<uint64_t>(*gen));
-}
 
 struct Blob {
   Descriptor desc;
@@ -50,32 +37,14 @@ class Pull {
   Pull(ContentStore& store, metadata::MetadataStore& md, registry::RegistryClient& client,
        const Reference& ref, const PullOptions& options, const TransferProgressFn& progress)
       : store_(store),
-        md_(md),
         client_(client),
         ref_(ref),
         opts_(options),
         progress_(progress),
-        lease_(NewLeaseId()) {}
+        ingest_(store, md, options.ns, "pull") {}
 
   absl::StatusOr<PullResult> Run() {
-    const absl::Time now = absl::Now();
-    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
-      RETURN_IF_ERROR(metadata::EnsureNamespace(db, opts_.ns, now));
-      return metadata::InsertLease(db, {.ns = opts_.ns,
-                                        .id = lease_,
-                                        .labels = {{"berth.io/purpose", "pull"}},
-                                        .created_at = now,
-                                        .expires_at = now + kLeaseLifetime});
-    }));
-    absl::StatusOr<PullResult> result = RunLeased();
-    if (!result.ok()) {
-      // Whatever this pull stored goes with its lease.
-      absl::Status st =
-          md_.db->Update([&](Db& db) { return metadata::DeleteLease(db, opts_.ns, lease_); });
-      if (st.ok()) st = md_.gc->Collect().status();
-      if (!st.ok()) spdlog::warn("cleaning up after a failed pull: {}", st.ToString());
-    }
-    return result;
+    return ingest_.Run<PullResult>([&] { return RunLeased(); });
   }
 
  private:
@@ -138,12 +107,9 @@ class Pull {
 
     // Children are all here: label parents so the image's root keeps them, and check the
     // whole tree once more from the store.
-    WalkOptions wo;
-    if (!opts_.all_platforms) wo.platform = opts_.platform.value_or(HostPlatform());
-    RETURN_IF_ERROR(Walk(store_, opts_.ns, target, wo,
-                         [&](const Descriptor& d, const std::vector<Descriptor>& children) {
-                           return Label(d, children);
-                         }));
+    absl::optional<Platform> platform;
+    if (!opts_.all_platforms) platform = opts_.platform.value_or(HostPlatform());
+    RETURN_IF_ERROR(ingest_.LabelTree(target, platform));
 
     PullResult result;
     result.downloaded_bytes = downloaded_.load();
@@ -152,7 +118,7 @@ class Pull {
     r.target = {.media_type = target.media_type, .digest = target.digest, .size = target.size};
     r.labels = {opts_.labels.begin(), opts_.labels.end()};
     r.created_at = r.updated_at = now;
-    RETURN_IF_ERROR(md_.db->Update([&](Db& db) -> absl::Status {
+    RETURN_IF_ERROR(ingest_.Name([&](Db& db) -> absl::Status {
       ASSIGN_OR_RETURN(absl::optional<metadata::ImageRecord> old,
                        metadata::GetImage(db, opts_.ns, r.name));
       if (old.has_value()) {
@@ -160,9 +126,7 @@ class Pull {
         result.up_to_date = old->target.digest == r.target.digest && fetched_ == 0;
         if (opts_.labels.empty()) r.labels = old->labels;
       }
-      RETURN_IF_ERROR(metadata::PutImage(db, r));
-      // The image holds its blobs now.
-      return metadata::DeleteLease(db, opts_.ns, lease_);
+      return metadata::PutImage(db, r);
     }));
     result.image = std::move(r);
     return result;
@@ -182,37 +146,19 @@ class Pull {
         ref_.FamiliarString(), " (", target.digest, "; it has: ", absl::StrJoin(have, ", "), ")"));
   }
 
-  absl::Status HoldExisting(const std::string& digest) {
-    return md_.db->Update([&](Db& db) {
-      return metadata::AddLeaseResource(db, opts_.ns, lease_, {.type = "content", .id = digest});
-    });
-  }
-
   // A manifest or index: fetched whole (digest checked by the client) and stored.
   absl::StatusOr<std::string> FetchDocument(const Descriptor& d) {
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(d.digest));
     RETURN_IF_ERROR(
         CheckDocumentSize(d.size, absl::StrCat(KindName(KindOf(d.media_type)), " ", d.digest)));
     if (store_.GetInfo(opts_.ns, digest).ok()) {
-      RETURN_IF_ERROR(HoldExisting(d.digest));
+      RETURN_IF_ERROR(ingest_.Hold(d.digest));
       return ReadDocument(store_, opts_.ns, d);
     }
     ASSIGN_OR_RETURN(
         std::string text,
         client_.FetchManifest({.media_type = d.media_type, .digest = d.digest, .size = d.size}));
-    const std::string ingest = absl::StrCat(lease_, "/", d.digest);
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<::berth::content::Writer> w,
-        store_.OpenWriter(opts_.ns,
-                          {.ref = ingest, .total = d.size, .expected = d.digest, .lease = lease_}));
-    if (w->Status().offset != 0) RETURN_IF_ERROR(w->Truncate());
-    RETURN_IF_ERROR(w->Write(text));
-    absl::StatusOr<::berth::content::Info> info = w->Commit(SourceLabels());
-    if (absl::IsAlreadyExists(info.status())) {
-      RETURN_IF_ERROR(HoldExisting(d.digest));
-    } else if (!info.ok()) {
-      return info.status();
-    }
+    RETURN_IF_ERROR(ingest_.WriteDocument(d, text, SourceLabels()));
     return text;
   }
 
@@ -271,7 +217,7 @@ class Pull {
     std::unique_ptr<::berth::content::Writer> w;
     for (;;) {
       if (store_.GetInfo(opts_.ns, digest).ok()) {
-        RETURN_IF_ERROR(HoldExisting(d.digest));
+        RETURN_IF_ERROR(ingest_.Hold(d.digest));
         progress_({.ref = d.digest,
                    .status = "exists",
                    .offset = d.size,
@@ -280,7 +226,8 @@ class Pull {
         return absl::OkStatus();
       }
       absl::StatusOr<std::unique_ptr<::berth::content::Writer>> opened = store_.OpenWriter(
-          opts_.ns, {.ref = ingest, .total = d.size, .expected = d.digest, .lease = lease_});
+          opts_.ns,
+          {.ref = ingest, .total = d.size, .expected = d.digest, .lease = ingest_.lease()});
       if (opened.ok()) {
         w = *std::move(opened);
         break;
@@ -374,45 +321,19 @@ class Pull {
           what, ": digest mismatch: the bytes received hash to ", actual,
           "; the registry (or something between) sent corrupt data, and it was discarded"));
     }
-    absl::StatusOr<::berth::content::Info> info = w->Commit(SourceLabels());
-    if (absl::IsAlreadyExists(info.status())) {
-      RETURN_IF_ERROR(HoldExisting(d.digest));
-    } else if (!info.ok()) {
-      return info.status();
-    }
+    RETURN_IF_ERROR(ingest_.Commit(*w, d.digest, SourceLabels()));
     fetched_.fetch_add(1);
     progress_(
         {.ref = d.digest, .status = "done", .offset = d.size, .total = d.size, .message = b.role});
     return absl::OkStatus();
   }
 
-  // Sets the gc.ref labels that let an image's root keep everything below it.
-  absl::Status Label(const Descriptor& desc, const std::vector<Descriptor>& children) {
-    if (children.empty()) return absl::OkStatus();
-    ::berth::content::Info info{.digest = desc.digest};
-    std::vector<std::string> paths;
-    const Kind kind = KindOf(desc.media_type);
-    for (size_t i = 0; i < children.size(); ++i) {
-      std::string key;
-      if (kind == Kind::kIndex) {
-        key = absl::StrCat(metadata::kGcRefContentLabel, ".m.", i);
-      } else {
-        key = i == 0 ? absl::StrCat(metadata::kGcRefContentLabel, ".config")
-                     : absl::StrCat(metadata::kGcRefContentLabel, ".l.", i - 1);
-      }
-      info.labels[key] = children[i].digest;
-      paths.push_back(absl::StrCat("labels.", key));
-    }
-    return store_.Update(opts_.ns, info, paths).status();
-  }
-
   ContentStore& store_;
-  metadata::MetadataStore& md_;
   registry::RegistryClient& client_;
   const Reference& ref_;
   const PullOptions& opts_;
   const TransferProgressFn& progress_;
-  const std::string lease_;
+  ImageIngest ingest_;
   std::atomic<bool> failed_{false};
   std::atomic<int64_t> downloaded_{0};
   std::atomic<int> fetched_{0};
