@@ -126,7 +126,18 @@ TEST(Images, LoadListTagSaveAndLoadAgainKeepDigests) {
   EXPECT_EQ(RunCommand({"/usr/bin/tar", "tf", oci_tar}).out.find("manifest.json"),
             std::string::npos);
 
-  CommandResult rmi = d.Berth({"rmi", "busybox", "localhost/busybox:e2e"});
+  // By ID, an image with names in two repositories is Docker's conflict: nothing is removed.
+  CommandResult rmi = d.Berth({"rmi", id.substr(7, 12)});
+  EXPECT_EQ(rmi.exit_code, 1);
+  EXPECT_EQ(rmi.out, "");
+  EXPECT_NE(
+      rmi.err.find("Error response from daemon: conflict: unable to delete " + id.substr(7, 12) +
+                   " (must be forced) - image is referenced in multiple repositories"),
+      std::string::npos)
+      << rmi.err;
+  EXPECT_EQ(d.Images().size(), 2u);
+
+  rmi = d.Berth({"rmi", "busybox", "localhost/busybox:e2e"});
   ASSERT_EQ(rmi.exit_code, 0) << rmi.err;
   EXPECT_EQ(rmi.out, "Untagged: busybox:latest\nUntagged: localhost/busybox:e2e\n");
   EXPECT_TRUE(d.Images().empty());
@@ -141,6 +152,15 @@ TEST(Images, LoadListTagSaveAndLoadAgainKeepDigests) {
   }
   load = d.Berth({"load"}, "default");  // stdin is not a terminal here, but empty
   EXPECT_NE(load.exit_code, 0);
+
+  // With -f, rmi by ID untags every name and deletes the image.
+  ASSERT_EQ(d.Berth({"tag", "localhost/busybox:e2e", "busybox"}).exit_code, 0);
+  rmi = d.Berth({"rmi", "-f", id.substr(7, 12)});
+  ASSERT_EQ(rmi.exit_code, 0) << rmi.err;
+  EXPECT_EQ(rmi.out,
+            "Untagged: busybox:latest\nUntagged: localhost/busybox:e2e\nDeleted: " + id + "\n");
+  EXPECT_TRUE(d.Images().empty());
+  EXPECT_FALSE(d.BlobOnDisk(target));
 
   if (!HaveSkopeo()) GTEST_SKIP() << "skopeo is not installed (scripts/install-deps.sh)";
   // skopeo reads what berth writes…

@@ -533,7 +533,8 @@ absl::StatusOr<BuildResult> Builder::Export(StageState& s) {
     result.names.push_back(stored);
   }
   if (result.names.empty()) {
-    // An unnamed image (berth has no <none> images yet) stays with the cache.
+    // A build without a tag makes no image record, not even a dangling one (those come only
+    // from load, docs/images.md): its config and manifest are held by the cache lease.
     RETURN_IF_ERROR(backend_.AddToLease(kCacheLease, cdesc.digest()));
     RETURN_IF_ERROR(backend_.AddToLease(kCacheLease, mdesc.digest()));
   }
