@@ -650,5 +650,65 @@ TEST_F(CliTest, NewUsersErrorsAreOneLineWithDockersExitCodes) {
             "berth: cannot connect to berthd at unix:///nonexistent/berthd.sock: is it running?");
 }
 
+// rmi keeps an image a container uses, by Docker's rules: its last name or its ID needs -f
+// while the container is stopped, and a running container's image cannot be forced out.
+TEST_F(CliTest, RmiRefusesAnImageAContainerUses) {
+  const std::string id = Trim(Berth({"images", "-q", "--no-trunc", "busybox"}).out);
+  ASSERT_EQ(id.size(), 71u) << id;
+  const std::string short_id = id.substr(7, 12);
+  const std::string name = "localhost/rmi-used:1";
+  ASSERT_EQ(Berth({"tag", "busybox", name}).exit_code, 0);
+  made_.push_back("rmi-stopped");
+  CommandResult created = Berth({"create", "--name", "rmi-stopped", name, "true"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string stopped = Trim(created.out).substr(0, 12);
+
+  // The image keeps another name: untagging one is no conflict.
+  CommandResult rmi = Berth({"rmi", "busybox"});
+  EXPECT_EQ(rmi.exit_code, 0) << rmi.err;
+  EXPECT_EQ(rmi.out, "Untagged: busybox:latest\n");
+  // Its last name, and its ID, need -f.
+  rmi = Berth({"rmi", name});
+  ExpectError(rmi, 1,
+              "Error response from daemon: conflict: unable to remove repository reference \"" +
+                  name + "\" (must force) - container " + stopped +
+                  " is using its referenced image " + short_id);
+  EXPECT_EQ(rmi.out, "");
+  rmi = Berth({"rmi", short_id});
+  ExpectError(rmi, 1,
+              "Error response from daemon: conflict: unable to delete " + short_id +
+                  " (must be forced) - image is being used by stopped container " + stopped);
+  EXPECT_EQ(Trim(Berth({"images", "-q", "--no-trunc", "localhost/rmi-used"}).out), id);
+
+  // A running container's image: not even -f.
+  const std::string running = RunDetached("rmi-running", {name, "sleep", "1000"}).substr(0, 12);
+  rmi = Berth({"rmi", "-f", short_id});
+  ExpectError(rmi, 1,
+              "Error response from daemon: conflict: unable to delete " + short_id +
+                  " (cannot be forced) - image is being used by running container " + running);
+  EXPECT_EQ(Trim(Berth({"images", "-q", "--no-trunc", "localhost/rmi-used"}).out), id);
+  ASSERT_EQ(Berth({"rm", "-f", "rmi-running"}).exit_code, 0);
+
+  // -f removes the last name; the stopped container still runs from its snapshot.
+  rmi = Berth({"rmi", "-f", name});
+  EXPECT_EQ(rmi.exit_code, 0) << rmi.err;
+  EXPECT_EQ(rmi.out, "Untagged: " + name + "\n");
+  EXPECT_EQ(Trim(Berth({"images", "-q", "localhost/rmi-used"}).out), "");
+  CommandResult start = Berth({"start", "-a", "rmi-stopped"});
+  EXPECT_EQ(start.exit_code, 0) << start.err;
+
+  // Once no container uses it, the last name goes without -f.
+  ASSERT_EQ(Berth({"rm", "rmi-stopped"}).exit_code, 0);
+  ASSERT_EQ(daemon_->Load(daemon_->Archive("busybox")).exit_code, 0);
+  made_.push_back("rmi-gone");
+  ASSERT_EQ(Berth({"create", "--name", "rmi-gone", "busybox", "true"}).exit_code, 0);
+  rmi = Berth({"rmi", "busybox"});
+  EXPECT_EQ(rmi.exit_code, 1) << rmi.err;
+  ASSERT_EQ(Berth({"rm", "rmi-gone"}).exit_code, 0);
+  rmi = Berth({"rmi", "busybox"});
+  EXPECT_EQ(rmi.exit_code, 0) << rmi.err;
+  EXPECT_EQ(rmi.out, "Untagged: busybox:latest\n");
+}
+
 }  // namespace
 }  // namespace berth::e2e
