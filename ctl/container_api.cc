@@ -14,6 +14,7 @@
 #include "common/port_spec.h"
 #include "common/signal.h"
 #include "common/status_macros.h"
+#include "ctl/container/image_id.h"
 #include "ctl/container/labels.h"
 #include "ctl/container/names.h"
 #include "ctl/image_info.h"
@@ -179,6 +180,9 @@ absl::StatusOr<cpb::Container> ContainerApi::Create(const NewContainer& what,
   // applies the policy): the label's presence is what asks it to.
   labels.try_emplace(kLabelRestartPolicy, "no");
   if (what.open_stdin) labels[kLabelOpenStdin] = "true";
+  // The image by ID, which its name (the record's `image`) may stop naming while the
+  // container lives: `rmi` and `inspect` go by it.
+  RecordImageId(details.id, &labels);
   ASSIGN_OR_RETURN(std::unique_ptr<VolumeGuard> volumes,
                    AddVolumes(client_, details.config, what.volumes, options.id, &spec, &labels));
 

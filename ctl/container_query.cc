@@ -10,6 +10,7 @@
 #include "berth/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "common/status_macros.h"
 #include "ctl/container/format.h"
+#include "ctl/container/image_id.h"
 #include "ctl/container/labels.h"
 #include "ctl/image_format.h"
 
@@ -65,6 +66,17 @@ const ImageDetails* ImageCache::Get(const std::string& name) {
     it = cache_.emplace(name, std::move(d)).first;
   }
   return it->second.ok() ? &*it->second : nullptr;
+}
+
+std::string ImageCache::IdOf(const cpb::Container& c) {
+  if (std::string id = RecordedImageId(c); !id.empty()) return id;
+  const ImageDetails* d = Get(c.image());
+  return d != nullptr ? d->id : "";
+}
+
+const ImageDetails* ImageCache::ImageOf(const cpb::Container& c) {
+  const std::string id = RecordedImageId(c);
+  return Get(id.empty() ? c.image() : id);
 }
 
 namespace {

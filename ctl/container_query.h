@@ -37,6 +37,14 @@ class ImageCache {
   explicit ImageCache(Client& client) : client_(client) {}
   const ImageDetails* Get(const std::string& name);
 
+  // The ID of the image `c` was made from: the one recorded at create (RecordedImageId), else
+  // its image name's current one; "" when neither is known.
+  std::string IdOf(const berth::services::containers::v1::Container& c);
+
+  // The image `c` was made from, looked up by its recorded ID (so a name that moved to
+  // another image is not mistaken for it), else by its image name. Null when it is gone.
+  const ImageDetails* ImageOf(const berth::services::containers::v1::Container& c);
+
  private:
   Client& client_;
   std::map<std::string, absl::StatusOr<ImageDetails>> cache_;

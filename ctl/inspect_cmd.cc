@@ -36,11 +36,10 @@ absl::StatusOr<ojson> InspectContainer(Client& client, ContainerApi& api, ImageC
   in.record = v->record;
   in.state = v->state;
   in.pid = v->task.has_value() ? v->task->pid() : 0;
-  const ImageDetails* d = images.Get(v->record.image());
-  if (d != nullptr) {
-    in.image_id = d->id;
-    in.image_config = d->config;
-  }
+  // By the recorded image ID, which outlives the name (Config.Image stays the name).
+  in.image_id = images.IdOf(v->record);
+  const ImageDetails* d = images.ImageOf(v->record);
+  if (d != nullptr) in.image_config = d->config;
   ojson j = ContainerInspect(in);
   if (size) {
     const int64_t rw = SnapshotUsage(client, v->record);

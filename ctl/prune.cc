@@ -127,7 +127,7 @@ absl::StatusOr<PruneReport> PruneImages(Client& client, const PruneFilter& filte
   std::set<std::string> used_ids, used_names;
   for (const cpb::Container& c : containers.containers()) {
     used_names.insert(c.image());
-    if (const ImageDetails* d = cache.Get(c.image())) used_ids.insert(d->id);
+    if (std::string id = cache.IdOf(c); !id.empty()) used_ids.insert(std::move(id));
   }
   // Which names go, and how many names each config id has left.
   std::map<std::string, int> names_per_id;

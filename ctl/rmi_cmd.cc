@@ -5,7 +5,8 @@
 // several names live here. By name, only that name goes. By ID (or digest prefix), every name of
 // the image goes, and so the image: unless the names are tags in more than one repository (or
 // several tags of one), which Docker refuses without -f. So do Docker's container conflicts: a
-// container records the name it was made from, which the CLI maps to an image ID.
+// container records the ID of the image it was made from (berth.io/image-id); one made before
+// berth recorded it has only its image name, which the CLI maps to an image ID.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -52,9 +53,10 @@ bool SingleReference(const std::vector<std::string>& names) {
   return repositories.size() <= 1 && tags <= 1;
 }
 
-// The containers of the namespace and the image ID each was made from (empty when its image
-// name no longer resolves), read once per rmi, before any name goes: so that a container keeps
-// its image ID while this rmi untags the name it records.
+// The containers of the namespace and the image ID each was made from: the recorded one, else
+// its image name's (empty when that no longer resolves), read once per rmi, before any name
+// goes: so that a container without a recorded ID keeps its image ID while this rmi untags the
+// name it records.
 class ContainerImages {
  public:
   explicit ContainerImages(Client& client) : client_(client) {}
@@ -74,8 +76,7 @@ class ContainerImages {
     if (!views.ok()) return;
     ImageCache images(client_);
     for (ContainerView& v : *views) {
-      const ImageDetails* d = images.Get(v.record.image());
-      std::string id = d != nullptr ? d->id : "";
+      std::string id = images.IdOf(v.record);
       containers_.emplace_back(std::move(v), std::move(id));
     }
   }

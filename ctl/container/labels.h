@@ -1,7 +1,8 @@
 // Container labels with a meaning to both the CLI and berthd: the contract between `berth
-// run/stop/ps` and the daemon's restart manager and tasks service. The CLI writes the first
-// four on the container record; the daemon writes the rest. services/tasks/task_manager.h
-// holds the daemon's copy of the keys (services/ cannot depend on ctl/).
+// run/stop/ps/rmi` and the daemon's restart manager and tasks service. The CLI writes the
+// first five (and network, ports) on the container record; the daemon writes the rest.
+// services/tasks/task_manager.h holds the daemon's copy of the keys it uses (services/ cannot
+// depend on ctl/).
 #ifndef BERTH_CTL_CONTAINER_LABELS_H_
 #define BERTH_CTL_CONTAINER_LABELS_H_
 
@@ -20,6 +21,12 @@ inline constexpr char kLabelStopSignal[] = "berth.io/stop-signal";
 // Seconds `stop` waits after the stop signal before SIGKILL, in decimal; from
 // `--stop-timeout`. Absent means 10.
 inline constexpr char kLabelStopTimeout[] = "berth.io/stop-timeout";
+
+// Written by `run`/`create`: the ID of the image the container was made from
+// ("sha256:<config digest>"), which the record's `image` name may stop naming (`tag`, `rmi`).
+// `rmi` matches containers to images by it and `inspect` shows it as .Image; a container made
+// before it existed has none, and its image name is resolved instead (RecordedImageId).
+inline constexpr char kLabelImageId[] = "berth.io/image-id";
 
 // "true" once the user stopped the container (`stop`, `kill`): the restart manager then leaves
 // an "unless-stopped" or "always" container down until it is started again, which clears it.
