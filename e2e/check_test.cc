@@ -56,7 +56,7 @@ class CheckTest : public ::testing::Test {
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
     d_ = std::make_unique<CliDaemon>("check");
-    ASSERT_TRUE(d_->started()) << d_->daemon().Stderr();
+    ASSERT_TRUE(d_->started()) << d_->Stderr();
     ASSERT_TRUE(d_->LoadBusybox());
   }
 
@@ -64,28 +64,28 @@ class CheckTest : public ::testing::Test {
     spb::PrepareSnapshotRequest req;
     req.set_key(key);
     spb::PrepareSnapshotResponse resp;
-    return spb::Snapshots::NewStub(d_->daemon().Channel())
+    return spb::Snapshots::NewStub(d_->Channel())
         ->Prepare(TestDaemon::Context(d_->ns()).get(), req, &resp);
   }
   grpc::Status Remove(const std::string& key) {
     spb::RemoveSnapshotRequest req;
     req.set_key(key);
     google::protobuf::Empty e;
-    return spb::Snapshots::NewStub(d_->daemon().Channel())
+    return spb::Snapshots::NewStub(d_->Channel())
         ->Remove(TestDaemon::Context(d_->ns()).get(), req, &e);
   }
   bool SnapshotExists(const std::string& key) {
     spb::StatSnapshotRequest req;
     req.set_key(key);
     spb::StatSnapshotResponse resp;
-    return spb::Snapshots::NewStub(d_->daemon().Channel())
+    return spb::Snapshots::NewStub(d_->Channel())
         ->Stat(TestDaemon::Context(d_->ns()).get(), req, &resp)
         .ok();
   }
   // Writes some bytes of a blob and walks away.
   void AbandonIngest(const std::string& ref) {
     auto ctx = TestDaemon::Context(d_->ns());
-    auto stream = cpb::Content::NewStub(d_->daemon().Channel())->Write(ctx.get());
+    auto stream = cpb::Content::NewStub(d_->Channel())->Write(ctx.get());
     cpb::WriteContentRequest req;
     req.set_action(cpb::WRITE);
     req.set_ref(ref);
@@ -108,7 +108,7 @@ TEST_F(CheckTest, ReportsLeftoversFixesTheSafeOnesAndRepairsUnpacksAtStart) {
   EXPECT_TRUE(absl::StrContains(r.out, "1 containers")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "nothing dangles")) << r.out;
 
-  const std::string state = d_->daemon().state(), root = d_->daemon().root();
+  const std::string state = d_->state(), root = d_->root();
   // The cgroup of a container that is gone.
   const std::string cgroup =
       absl::StrCat(Cgroup2Mount(), "/berth/", d_->ns(), "/", std::string(64, 'e'));
@@ -123,7 +123,7 @@ TEST_F(CheckTest, ReportsLeftoversFixesTheSafeOnesAndRepairsUnpacksAtStart) {
   const std::string nosnap(absl::StripAsciiWhitespace(r.out));
   ASSERT_TRUE(Remove(nosnap).ok());
   const std::set<std::string> before = Blobs(root);
-  ASSERT_EQ(d_->Berth({"load", "-q", "-i", d_->MakeImage("broken", 1)}).exit_code, 0);
+  ASSERT_EQ(d_->Berth({"load", "-q", "-i", d_->MakeBlobImage("broken", 1)}).exit_code, 0);
   std::string layer;
   for (const std::string& b : Blobs(root)) {
     if (before.count(b) == 0 && Size(b) > Size(layer)) layer = b;
@@ -132,8 +132,8 @@ TEST_F(CheckTest, ReportsLeftoversFixesTheSafeOnesAndRepairsUnpacksAtStart) {
   ASSERT_EQ(unlink(layer.c_str()), 0);
 
   // The crash.
-  d_->daemon().Stop(SIGKILL);
-  ASSERT_TRUE(d_->daemon().Start()) << d_->daemon().Stderr();
+  d_->Stop(SIGKILL);
+  ASSERT_TRUE(d_->Start()) << d_->Stderr();
   // A CLI create that prepared its snapshot after the restart and is still going.
   const std::string in_flight(64, 'f');
   ASSERT_TRUE(Prepare(in_flight).ok());

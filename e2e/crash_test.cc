@@ -49,7 +49,7 @@ class CrashTest : public ::testing::Test {
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
     d_ = std::make_unique<CliDaemon>("crash");
-    ASSERT_TRUE(d_->started()) << d_->daemon().Stderr();
+    ASSERT_TRUE(d_->started()) << d_->Stderr();
     ASSERT_TRUE(d_->LoadBusybox());
   }
   void TearDown() override { d_.reset(); }
@@ -118,7 +118,7 @@ TEST_F(CrashTest, SigkillAtRandomPointsLosesNothingAndLeavesNothingDangling) {
   int survived = 0, ops_ok = 0, ops_failed = 0, next_name = 0;
   for (int cycle = 0; cycle < cycles; ++cycle) {
     const std::string image = absl::StrCat("crash", cycle);
-    const std::string archive = d_->MakeImage(image, 4 + static_cast<int>(rng() % 20));
+    const std::string archive = d_->MakeBlobImage(image, 4 + static_cast<int>(rng() % 20));
     ASSERT_FALSE(archive.empty());
     std::mutex mu;
     std::string current = "idle";
@@ -210,10 +210,10 @@ TEST_F(CrashTest, SigkillAtRandomPointsLosesNothingAndLeavesNothingDangling) {
       std::lock_guard<std::mutex> l(mu);
       killed_during[current]++;
     }
-    d_->daemon().Stop(SIGKILL);
+    d_->Stop(SIGKILL);
     stop = true;
     worker.join();
-    ASSERT_TRUE(d_->daemon().Start()) << "cycle " << cycle << ": " << d_->daemon().Stderr();
+    ASSERT_TRUE(d_->Start()) << "cycle " << cycle << ": " << d_->Stderr();
     const std::string history = absl::StrJoin(done, "\n  ");
 
     std::string out;
@@ -254,8 +254,8 @@ TEST_F(CrashTest, SigkillAtRandomPointsLosesNothingAndLeavesNothingDangling) {
   EXPECT_EQ(std::count(left.out.begin(), left.out.end(), '\n'), 1) << left.out;
   std::string out;
   EXPECT_TRUE(CheckClean(&out)) << out;
-  EXPECT_TRUE(ShimsUnder(d_->daemon().state()).empty());
-  EXPECT_TRUE(MountsUnder(d_->daemon().state()).empty());
+  EXPECT_TRUE(ShimsUnder(d_->state()).empty());
+  EXPECT_TRUE(MountsUnder(d_->state()).empty());
 }
 
 }  // namespace

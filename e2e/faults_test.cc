@@ -116,7 +116,7 @@ class FaultsTest : public ::testing::Test {
         CliDaemonOptions{.runtimes = {{"hang", Runfile("e2e/fixtures/hanging_runtime.sh")},
                                       {"fail", Runfile("e2e/fixtures/failing_runtime.sh")}},
                          .config = "runtime_timeout: 2s\n"});
-    ASSERT_TRUE(d_->started()) << d_->daemon().Stderr();
+    ASSERT_TRUE(d_->started()) << d_->Stderr();
     ASSERT_TRUE(d_->LoadBusybox());
   }
   void TearDown() override {
@@ -133,7 +133,7 @@ class FaultsTest : public ::testing::Test {
     return j.is_array() && !j.empty() ? j[0] : nlohmann::json::object();
   }
   std::string TaskDir(const std::string& id) const {
-    return absl::StrCat(d_->daemon().state(), "/tasks/", d_->ns(), "/", id);
+    return absl::StrCat(d_->state(), "/tasks/", d_->ns(), "/", id);
   }
   std::string CgroupDir(const std::string& id) const {
     return absl::StrCat(Cgroup2Mount(), "/berth/", d_->ns(), "/", id);
@@ -147,9 +147,9 @@ class FaultsTest : public ::testing::Test {
     })) << Inspect(id).dump(2);
     EXPECT_TRUE(Eventually([&] { return !Alive(init); })) << "init " << init << " still runs";
     EXPECT_TRUE(Eventually([&] { return !Exists(TaskDir(id)); })) << TaskDir(id);
-    EXPECT_TRUE(MountsUnder(d_->daemon().state() + "/tasks").empty());
+    EXPECT_TRUE(MountsUnder(d_->state() + "/tasks").empty());
     EXPECT_FALSE(Exists(CgroupDir(id))) << CgroupDir(id);
-    EXPECT_FALSE(Exists(absl::StrCat(d_->daemon().state(), "/runtime/", d_->ns(), "/", id)));
+    EXPECT_FALSE(Exists(absl::StrCat(d_->state(), "/runtime/", d_->ns(), "/", id)));
     EXPECT_EQ(Inspect(id)["State"].value("Pid", -1), 0);
   }
 
@@ -167,7 +167,7 @@ TEST_F(FaultsTest, KilledShimStopsItsContainerWith137AndCleansUp) {
   ASSERT_GT(init, 0);
   ASSERT_TRUE(Exists(CgroupDir(id)));
   ASSERT_EQ(MountsUnder(TaskDir(id)).size(), 1u);
-  ExitWatcher exits(d_->daemon(), d_->ns());
+  ExitWatcher exits(*d_, d_->ns());
 
   ASSERT_EQ(kill(shim, SIGKILL), 0);
   ExpectStoppedAndCleanedUp(id, init);
@@ -188,9 +188,9 @@ TEST_F(FaultsTest, ShimKilledWhileBerthdIsDownIsFoundAtRestart) {
   const pid_t shim = ReadPid(TaskDir(id) + "/shim.pid");
   const pid_t init = Inspect(id)["State"].value("Pid", 0);
   ASSERT_GT(shim, 0);
-  d_->daemon().Stop(SIGKILL);
+  d_->Stop(SIGKILL);
   ASSERT_EQ(kill(shim, SIGKILL), 0);
-  ASSERT_TRUE(d_->daemon().Start()) << d_->daemon().Stderr();
+  ASSERT_TRUE(d_->Start()) << d_->Stderr();
   ExpectStoppedAndCleanedUp(id, init);
   CommandResult check = Check();
   EXPECT_EQ(check.exit_code, 0) << check.out;
@@ -227,8 +227,8 @@ TEST_F(FaultsTest, HangingRuntimeTimesOutByNameWhileBerthdAnswers) {
     ASSERT_TRUE(absl::SimpleAtoi(p, &pid));
     EXPECT_TRUE(Eventually([&] { return !Alive(pid); }, 5)) << "runtime " << pid << " still runs";
   }
-  EXPECT_TRUE(ShimsUnder(d_->daemon().state()).empty());
-  EXPECT_TRUE(MountsUnder(d_->daemon().state()).empty());
+  EXPECT_TRUE(ShimsUnder(d_->state()).empty());
+  EXPECT_TRUE(MountsUnder(d_->state()).empty());
   CommandResult check = Check();
   EXPECT_EQ(check.exit_code, 0) << check.out;
   // berthd is not stuck: a container on the real runtime runs.
@@ -243,8 +243,8 @@ TEST_F(FaultsTest, FailingRuntimeIsReportedWithItsOwnMessage) {
                                 "failing_runtime.sh create: fake runtime: create refused on "
                                 "purpose"))
       << r.err;
-  EXPECT_TRUE(ShimsUnder(d_->daemon().state()).empty());
-  EXPECT_TRUE(MountsUnder(d_->daemon().state()).empty());
+  EXPECT_TRUE(ShimsUnder(d_->state()).empty());
+  EXPECT_TRUE(MountsUnder(d_->state()).empty());
   CommandResult check = Check();
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
@@ -257,18 +257,18 @@ TEST_F(FaultsTest, StartCutShortLeavesACreatedTaskThatRmRemoves) {
   spb::MountsRequest mreq;
   mreq.set_key(id);
   spb::MountsResponse mounts;
-  ASSERT_TRUE(spb::Snapshots::NewStub(d_->daemon().Channel())
+  ASSERT_TRUE(spb::Snapshots::NewStub(d_->Channel())
                   ->Mounts(TestDaemon::Context(d_->ns()).get(), mreq, &mounts)
                   .ok());
   tpb::CreateTaskRequest creq;
   creq.set_container_id(id);
   *creq.mutable_rootfs() = mounts.mounts();
   tpb::CreateTaskResponse cresp;
-  grpc::Status st = tpb::Tasks::NewStub(d_->daemon().Channel())
-                        ->Create(TestDaemon::Context(d_->ns()).get(), creq, &cresp);
+  grpc::Status st =
+      tpb::Tasks::NewStub(d_->Channel())->Create(TestDaemon::Context(d_->ns()).get(), creq, &cresp);
   ASSERT_TRUE(st.ok()) << st.error_message();
-  d_->daemon().Stop(SIGKILL);
-  ASSERT_TRUE(d_->daemon().Start()) << d_->daemon().Stderr();
+  d_->Stop(SIGKILL);
+  ASSERT_TRUE(d_->Start()) << d_->Stderr();
   EXPECT_EQ(Inspect(id)["State"].value("Status", ""), "created");
 
   r = d_->Berth({"rm", "halfway"});
@@ -276,31 +276,31 @@ TEST_F(FaultsTest, StartCutShortLeavesACreatedTaskThatRmRemoves) {
   EXPECT_TRUE(Eventually([&] { return !Alive(static_cast<pid_t>(cresp.pid())); }, 5));
   EXPECT_FALSE(Exists(TaskDir(id)));
   EXPECT_FALSE(Exists(CgroupDir(id)));
-  EXPECT_TRUE(ShimsUnder(d_->daemon().state()).empty());
+  EXPECT_TRUE(ShimsUnder(d_->state()).empty());
 }
 
 // The root on a 48 MiB tmpfs: an image of 64 MiB cannot fit.
 TEST(DiskFullTest, LoadLargerThanTheDiskFailsClearlyAndKeepsWhatIsThere) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   CliDaemon d("diskfull");
-  ASSERT_TRUE(d.started()) << d.daemon().Stderr();
-  const std::string root = d.daemon().root();
-  d.daemon().Stop();
+  ASSERT_TRUE(d.started()) << d.Stderr();
+  const std::string root = d.root();
+  d.Stop();
   ASSERT_EQ(mount("tmpfs", root.c_str(), "tmpfs", 0, "size=48m,mode=0700"), 0) << errno;
   struct Unmount {
     CliDaemon& d;
     std::string root;
     ~Unmount() {
       d.RemoveAll();
-      d.daemon().Stop();
+      d.Stop();
       if (umount2(root.c_str(), 0) != 0) umount2(root.c_str(), MNT_DETACH);
     }
   } unmount{d, root};
-  ASSERT_TRUE(d.daemon().Start()) << d.daemon().Stderr();
+  ASSERT_TRUE(d.Start()) << d.Stderr();
   ASSERT_TRUE(d.LoadBusybox());
   CommandResult r = d.Berth({"run", "-d", "--name", "keep", "busybox", "sleep", "100000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string big = d.MakeImage("too-big", 64);
+  const std::string big = d.MakeBlobImage("too-big", 64);
   ASSERT_FALSE(big.empty());
 
   r = d.Berth({"load", "-q", "-i", big});

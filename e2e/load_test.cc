@@ -79,7 +79,7 @@ TEST(LoadTest, ManyContainersRunAndGoWithoutLeaks) {
   const int workers = EnvInt("BERTH_LOAD_WORKERS", 8);
   const int rounds = EnvInt("BERTH_LOAD_ROUNDS", 1);
   CliDaemon d("load");
-  ASSERT_TRUE(d.started()) << d.daemon().Stderr();
+  ASSERT_TRUE(d.started()) << d.Stderr();
   ASSERT_TRUE(d.LoadBusybox());
   // A first container opens what berthd then keeps open (the database, its channels).
   ASSERT_EQ(d.Berth({"run", "--rm", "busybox", "true"}).exit_code, 0);

@@ -126,53 +126,34 @@ std::vector<pid_t> ShimsUnder(const std::string& state) {
   return out;
 }
 
+namespace {
+
+EngineOptions ReliabilityOptions(const std::string& tag, CliDaemonOptions options) {
+  // The runtimes go on under the Engine's own runtimes: (berth-runtime), which its config ends.
+  std::string config;
+  for (const auto& [name, path] : options.runtimes) {
+    absl::StrAppend(&config, "  ", name, ": ", path, "\n");
+  }
+  return {.prefix = "berth-rel",
+          .config = config + options.config,
+          .flags = std::move(options.flags),
+          .ns = absl::StrCat(tag, "-", getpid())};
+}
+
+}  // namespace
+
 CliDaemon::CliDaemon(const std::string& tag, CliDaemonOptions options)
-    : ns_(absl::StrCat(tag, "-", getpid())) {
-  const std::string config = tmp_.path() + "/config.yaml";
-  std::ofstream f(config);
-  f << "shim: " << Runfile("shim/berth-shim") << "\n"
-    << "runtimes:\n  berth-runtime: " << Runfile("runtime/berth-runtime") << "\n";
-  for (const auto& [name, path] : options.runtimes) f << "  " << name << ": " << path << "\n";
-  f << options.config;
-  f.close();
-  std::vector<std::string> flags = {"--config", config};
-  flags.insert(flags.end(), options.flags.begin(), options.flags.end());
-  daemon_ = std::make_unique<TestDaemon>(flags);
-}
+    : Engine(ReliabilityOptions(tag, std::move(options))) {}
 
-CliDaemon::~CliDaemon() {
-  if (daemon_->started()) RemoveAll();
-  // The namespace's parent cgroup, which the runtime leaves (others might share it): the
-  // test's own, and empty once its containers are gone.
-  if (const std::string cg = Cgroup2Mount(); !cg.empty()) rmdir((cg + "/berth/" + ns_).c_str());
-}
-
-std::vector<std::string> CliDaemon::BerthArgv(std::vector<std::string> args) const {
-  args.insert(args.begin(), {Runfile("ctl/berth"), "-H", host(), "-n", ns_});
-  return args;
-}
-
-CommandResult CliDaemon::Berth(std::vector<std::string> args) const {
-  return RunCommand(BerthArgv(std::move(args)));
-}
-
-std::string CliDaemon::MakeImage(const std::string& name, int extra_mib) const {
-  const std::string archive = absl::StrCat(tmp_.path(), "/", Base(name), ".tar");
-  std::vector<std::string> argv = {"/usr/bin/python3", Runfile("e2e/fixtures/make_oci_image.py"),
-                                   archive, name};
+std::string CliDaemon::MakeBlobImage(const std::string& name, int extra_mib) const {
+  std::vector<std::string> flags;
   if (extra_mib > 0) {
-    const std::string blob = absl::StrCat(tmp_.path(), "/", Base(name), ".blob");
+    const std::string blob = Archive(name) + ".blob";
     RunCommand({"/bin/dd", "if=/dev/urandom", "of=" + blob, "bs=1M",
                 absl::StrCat("count=", extra_mib), "status=none"});
-    argv.insert(argv.end(), {"--add", blob + ":/blob"});
+    flags = {"--add", blob + ":/blob"};
   }
-  CommandResult r = RunCommand(argv);
-  return r.exit_code == 0 ? archive : "";
-}
-
-bool CliDaemon::LoadBusybox() const {
-  const std::string archive = MakeImage("busybox");
-  return !archive.empty() && Berth({"load", "-q", "-i", archive}).exit_code == 0;
+  return MakeImage(name, flags).exit_code == 0 ? Archive(name) : "";
 }
 
 pid_t CliDaemon::DaemonPid() const {
@@ -181,18 +162,9 @@ pid_t CliDaemon::DaemonPid() const {
     if (!absl::SimpleAtoi(name, &pid)) continue;
     std::vector<std::string> argv = CommandLine(name);
     if (argv.empty() || Base(argv[0]) != "berthd") continue;
-    if (std::find(argv.begin(), argv.end(), daemon_->root()) != argv.end() && Alive(pid)) {
-      return pid;
-    }
+    if (std::find(argv.begin(), argv.end(), root()) != argv.end() && Alive(pid)) return pid;
   }
   return 0;
-}
-
-void CliDaemon::RemoveAll() const {
-  CommandResult ids = Berth({"ps", "-aq", "--no-trunc"});
-  for (absl::string_view id : absl::StrSplit(ids.out, '\n', absl::SkipEmpty())) {
-    Berth({"rm", "-f", std::string(id)});
-  }
 }
 
 std::string HostCounts::Describe() const {
@@ -204,15 +176,14 @@ HostCounts Count(const CliDaemon& d) {
   HostCounts c;
   if (pid_t pid = d.DaemonPid())
     c.fds = static_cast<int>(Entries(absl::StrCat("/proc/", pid, "/fd")).size());
-  c.mounts = static_cast<int>(MountsUnder(d.daemon().root()).size() +
-                              MountsUnder(d.daemon().state()).size());
+  c.mounts = static_cast<int>(MountsUnder(d.root()).size() + MountsUnder(d.state()).size());
   if (const std::string cg = Cgroup2Mount(); !cg.empty()) {
     for (const std::string& e : Entries(cg + "/berth/" + d.ns())) {
       if (!absl::StartsWith(e, "cgroup.") && e.find('.') == std::string::npos) ++c.cgroups;
     }
   }
-  c.shims = static_cast<int>(ShimsUnder(d.daemon().state()).size());
-  auto stub = spb::Snapshots::NewStub(d.daemon().Channel());
+  c.shims = static_cast<int>(ShimsUnder(d.state()).size());
+  auto stub = spb::Snapshots::NewStub(d.Channel());
   for (const char* snapshotter : {"overlayfs", "native"}) {
     spb::ListSnapshotsRequest req;
     req.set_snapshotter(snapshotter);

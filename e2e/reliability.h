@@ -8,12 +8,10 @@
 #include <sys/types.h>
 
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "e2e/harness/daemon.h"
-#include "e2e/harness/process.h"
+#include "e2e/harness/engine.h"
 
 namespace berth::e2e {
 
@@ -24,35 +22,21 @@ struct CliDaemonOptions {
   std::string config;              // more config.yaml lines, e.g. "runtime_timeout: 2s\n"
 };
 
-class CliDaemon {
+// The shared Engine in a namespace named after the test and its pid, with what the reliability
+// tests add: more runtimes, images with a layer of random bytes, and berthd's pid.
+class CliDaemon : public Engine {
  public:
   // `tag` names the namespace: <tag>-<pid>.
   explicit CliDaemon(const std::string& tag, CliDaemonOptions options = {});
-  ~CliDaemon();
 
-  TestDaemon& daemon() const { return *daemon_; }
-  bool started() const { return daemon_->started(); }
-  const std::string& ns() const { return ns_; }
-  const std::string& dir() const { return tmp_.path(); }
-  std::string host() const { return "unix://" + daemon_->socket(); }
-
-  // berth -H <host> -n <namespace> ARGS…
-  CommandResult Berth(std::vector<std::string> args) const;
-  std::vector<std::string> BerthArgv(std::vector<std::string> args) const;
   // Writes a busybox image archive named `name` (make_oci_image.py) with `extra_mib` MiB of
-  // random bytes in /blob, so that each such image is a new layer to store and unpack.
-  std::string MakeImage(const std::string& name, int extra_mib = 0) const;
+  // random bytes in /blob, so that each such image is a new layer to store and unpack; returns
+  // the archive ("" on failure).
+  std::string MakeBlobImage(const std::string& name, int extra_mib) const;
   // Loads busybox as "busybox".
-  bool LoadBusybox() const;
+  bool LoadBusybox() const { return LoadImage("busybox").exit_code == 0; }
   // berthd's pid (found in /proc by its root).
   pid_t DaemonPid() const;
-  // Every container of the namespace, removed by force.
-  void RemoveAll() const;
-
- private:
-  ShortTempDir tmp_{"berth-rel"};
-  std::string ns_;
-  std::unique_ptr<TestDaemon> daemon_;
 };
 
 // What one berthd holds on the host, for leak checks.
