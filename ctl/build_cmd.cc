@@ -38,6 +38,7 @@
 #include "common/tar_writer.h"
 #include "common/unique_fd.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 
 namespace berth::ctl {
@@ -437,9 +438,8 @@ int RunBuild(const GlobalOptions& global, const BuildFlags& f) {
         absl::StrCat("invalid --progress \"", f.progress, "\": use auto, plain or tty")));
   }
 
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status s = (*client)->Connect(); !s.ok()) return ReportError(s);
   auto stub = pb::Build::NewStub((*client)->channel());
   auto ctx = (*client)->Context();
   auto stream = stub->Build(ctx.get());

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "berth/services/check/v1/check.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -29,9 +30,8 @@ std::string Checked(const google::protobuf::Map<std::string, int64_t>& checked) 
 }
 
 int RunCheck(const GlobalOptions& global, bool fix) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   pb::CheckRequest req;
   req.set_fix(fix);
   pb::CheckResponse resp;

@@ -11,6 +11,7 @@
 #include "ctl/container/env.h"
 #include "ctl/container/names.h"
 #include "ctl/container_api.h"
+#include "ctl/container_query.h"
 #include "ctl/exit_codes.h"
 
 namespace berth::ctl {
@@ -70,9 +71,8 @@ int RunExec(const GlobalOptions& global, const ExecFlags& f) {
   const std::vector<std::string>& command = f.command;
   absl::StatusOr<std::string> keys = ParseDetachKeys(f.detach_keys);
   if (!keys.ok()) return ReportError(keys.status());
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   ContainerApi api(**client);
   absl::StatusOr<ContainerView> v = api.View(ref);
   if (!v.ok()) return ReportError(v.status());

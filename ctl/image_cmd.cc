@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 #include "ctl/image_info.h"
 
@@ -16,9 +17,8 @@ namespace pb = berth::services::images::v1;
 using nlohmann::json;
 
 int RunInspect(const GlobalOptions& global, const std::vector<std::string>& names) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   json out = json::array();
   int rc = 0;

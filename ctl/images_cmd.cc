@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 #include "ctl/image_info.h"
 #include "ctl/table.h"
@@ -24,9 +25,8 @@ struct ImagesOptions {
 };
 
 int RunImages(const GlobalOptions& global, const ImagesOptions& opts) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   pb::ListImagesResponse list;
   if (grpc::Status st = stub->List((*client)->Context().get(), {}, &list); !st.ok()) {

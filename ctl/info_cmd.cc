@@ -5,6 +5,7 @@
 #include "absl/time/time.h"
 #include "berth/services/introspection/v1/introspection.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -12,9 +13,8 @@ namespace {
 namespace pb = berth::services::introspection::v1;
 
 int RunInfo(const GlobalOptions& global) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Introspection::NewStub((*client)->channel());
 
   pb::ServerResponse server;

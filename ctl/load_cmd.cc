@@ -14,6 +14,7 @@
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "common/grpc_status.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 #include "ctl/image_info.h"
 #include "ctl/transfer_display.h"
@@ -83,9 +84,8 @@ int RunLoad(const GlobalOptions& global, const LoadOptions& opts) {
     return ReportError(absl::InvalidArgumentError(
         "requested load from stdin, but stdin is empty; use -i FILE or redirect an archive"));
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   auto ctx = (*client)->Context();
   auto stream = stub->Import(ctx.get());

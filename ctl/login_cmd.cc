@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/registry_auth.h"
 
 namespace berth::ctl {
@@ -79,9 +80,8 @@ int RunLogin(const GlobalOptions& global, LoginOptions opts) {
   if (opts.username.empty() || opts.password.empty()) {
     return ReportError(absl::InvalidArgumentError("a username and a password are required"));
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   auto ctx = (*client)->Context();
   pb::LoginRequest req;

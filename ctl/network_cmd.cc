@@ -12,6 +12,7 @@
 #include "ctl/commands.h"
 #include "ctl/container/labels.h"
 #include "ctl/container_api.h"
+#include "ctl/container_query.h"
 #include "ctl/table.h"
 
 namespace berth::ctl {
@@ -25,9 +26,8 @@ struct Session {
 };
 
 absl::StatusOr<Session> Connect(const GlobalOptions& global) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return client.status();
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return st;
   Session s;
   s.stub = pb::Networks::NewStub((*client)->channel());
   s.client = *std::move(client);

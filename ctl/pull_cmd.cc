@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 #include "ctl/registry_auth.h"
 #include "ctl/transfer_display.h"
@@ -83,9 +84,8 @@ int RunPull(const GlobalOptions& global, const PullOptions& opts) {
     req.mutable_registry()->set_password((*creds)->password);
   }
 
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   auto ctx = (*client)->Context();
   auto stream = stub->Pull(ctx.get(), req);

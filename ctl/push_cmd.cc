@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 #include "ctl/image_format.h"
 #include "ctl/registry_auth.h"
 #include "ctl/transfer_display.h"
@@ -34,9 +35,8 @@ int RunPush(const GlobalOptions& global, const PushOptions& opts) {
     req.mutable_registry()->set_username((*creds)->username);
     req.mutable_registry()->set_password((*creds)->password);
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   auto ctx = (*client)->Context();
   auto stream = stub->Push(ctx.get(), req);

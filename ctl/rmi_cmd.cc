@@ -181,9 +181,8 @@ absl::Status RemoveName(Client& client, pb::Images::Stub& stub, const ContainerI
 }
 
 int RunRmi(const GlobalOptions& global, const std::vector<std::string>& images, bool force) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   ContainerImages containers(**client);
   containers.Load();

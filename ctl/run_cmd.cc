@@ -17,6 +17,7 @@
 #include "ctl/container/detach_keys.h"
 #include "ctl/container/restart_policy.h"
 #include "ctl/container_api.h"
+#include "ctl/container_query.h"
 #include "ctl/exit_codes.h"
 #include "ctl/volume_api.h"
 
@@ -180,9 +181,8 @@ int RunRun(const GlobalOptions& global, const CLI::App& cmd, RunFlags f, bool st
     if (!keys.ok()) return Fail(keys.status());
     detach_keys = *keys;
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return Fail(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return Fail(st);
   ContainerApi api(**client);
   absl::StatusOr<berth::services::containers::v1::Container> c =
       api.Create({.image = *image,

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -58,9 +59,8 @@ int RunSave(const GlobalOptions& global, const SaveOptions& opts) {
         "refusing to write an archive to a terminal; use -o FILE or redirect"));
   }
   for (const std::string& i : opts.images) req.add_names(i);
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
 
   int fd = 1;

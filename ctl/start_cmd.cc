@@ -9,6 +9,7 @@
 #include "ctl/container/detach_keys.h"
 #include "ctl/container/labels.h"
 #include "ctl/container_api.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -56,9 +57,8 @@ int RunStart(const GlobalOptions& global, const StartFlags& f) {
   }
   absl::StatusOr<std::string> keys = ParseDetachKeys(f.detach_keys);
   if (!keys.ok()) return ReportError(keys.status());
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   ContainerApi api(**client);
   int code = 0;
   for (const std::string& ref : f.containers) {
@@ -115,9 +115,8 @@ struct AttachFlags {
 int RunAttach(const GlobalOptions& global, const AttachFlags& f) {
   absl::StatusOr<std::string> keys = ParseDetachKeys(f.detach_keys);
   if (!keys.ok()) return ReportError(keys.status());
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   ContainerApi api(**client);
   absl::StatusOr<ContainerView> v = api.View(f.container);
   if (!v.ok()) return ReportError(v.status());

@@ -3,6 +3,7 @@
 
 #include "berth/services/images/v1/images.grpc.pb.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -14,9 +15,8 @@ struct TagOptions {
 };
 
 int RunTag(const GlobalOptions& global, const TagOptions& opts) {
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   auto stub = pb::Images::NewStub((*client)->channel());
   pb::TagImageRequest req;
   req.set_source(opts.source);

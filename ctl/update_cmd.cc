@@ -10,6 +10,7 @@
 #include "ctl/container/restart_policy.h"
 #include "ctl/container/run_flags.h"
 #include "ctl/container_api.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -65,9 +66,8 @@ int RunUpdate(const GlobalOptions& global, const CLI::App& cmd, const UpdateFlag
     return ReportError(
         absl::InvalidArgumentError("you must provide one or more flags when using this command"));
   }
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   ContainerApi api(**client);
   int code = 0;
   for (const std::string& ref : f.containers) {

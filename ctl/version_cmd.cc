@@ -5,6 +5,7 @@
 #include "berth/services/version/v1/version.grpc.pb.h"
 #include "common/version.h"
 #include "ctl/commands.h"
+#include "ctl/container_query.h"
 
 namespace berth::ctl {
 namespace {
@@ -25,9 +26,8 @@ int RunVersion(const GlobalOptions& global) {
   std::printf("Client:\n Version:     %s\n API version: %s\n OS/Arch:     linux/%s\n\n", kVersion,
               kApiVersion, Arch());
   std::fflush(stdout);
-  absl::StatusOr<std::unique_ptr<Client>> client = Client::Create(global);
+  absl::StatusOr<std::unique_ptr<Client>> client = ConnectClient(global);
   if (!client.ok()) return ReportError(client.status());
-  if (absl::Status st = (*client)->Connect(); !st.ok()) return ReportError(st);
   pb::VersionResponse v;
   grpc::Status st =
       pb::Version::NewStub((*client)->channel())->Version((*client)->Context().get(), {}, &v);
