@@ -299,9 +299,10 @@ absl::StatusOr<int> ContainerApi::Wait(const std::string& id, const std::string&
   grpc::Status st = tasks_->Wait(ctx.get(), req, &resp);
   if (st.ok()) return static_cast<int>(resp.exit_status());
   if (st.error_code() == grpc::StatusCode::NOT_FOUND && exec_id.empty()) {
-    // The daemon has already deleted the task of a container it manages: the exit is on
-    // the record. A container that never ran has nothing to wait for.
-    // The record is written just after the task goes: give it a moment.
+    // The daemon has deleted, or is deleting, the task of a container it manages: the exit
+    // is on the record, or about to be (a Delete answers NOT_FOUND from when it shuts the shim
+    // down, and records the exit just after). A container that never ran has nothing to wait
+    // for.
     for (int attempt = 0; attempt < 40; ++attempt) {
       ASSIGN_OR_RETURN(cpb::Container c, Get(id));
       int code = 0;
