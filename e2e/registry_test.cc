@@ -41,25 +41,7 @@ constexpr char kSkopeo[] = "/usr/bin/skopeo";
 
 bool Has(const char* bin) { return access(bin, X_OK) == 0; }
 
-bool PortAnswers(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  close(fd);
-  return ok;
-}
-
 void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Debian's docker-registry on 127.0.0.1:<port>, storing under `dir`. `http_extra` and `auth`
 // are YAML lines added under http: and at the top level.
@@ -80,7 +62,7 @@ class Registry {
   bool Start() {
     child_ = std::make_unique<Child>(std::vector<std::string>{kRegistryBin, "serve", config_});
     for (int i = 0; i < 200; ++i) {
-      if (PortAnswers(port_)) return true;
+      if (LoopbackPortAnswers(port_)) return true;
       if (!child_->Running()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -109,10 +91,10 @@ class Proxy {
     argv.insert(argv.end(), flags.begin(), flags.end());
     child_ = std::make_unique<Child>(argv);
     EXPECT_TRUE(WaitForPath(port_file, *child_)) << child_->Stderr();
-    port_ = std::atoi(ReadFile(port_file).c_str());
+    port_ = std::atoi(ReadWholeFile(port_file).c_str());
   }
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  std::string Log() const { return ReadFile(log_); }
+  std::string Log() const { return ReadWholeFile(log_); }
 
  private:
   const std::string log_;
@@ -347,13 +329,13 @@ TEST_F(RegistryTest, PullCutByAStoppedRegistryResumesWhenItReturns) {
         {"/bin/sh", "-c", "cat " + daemon_->root() + "/content/ingest/*/data 2>/dev/null | wc -c"});
     midway = std::atoll(du.out.c_str()) > (12 << 20);
   }
-  ASSERT_TRUE(midway) << ReadFile(out);
+  ASSERT_TRUE(midway) << ReadWholeFile(out);
   reg.Stop();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   ASSERT_TRUE(reg.Start()) << reg.Stderr();
-  EXPECT_EQ(pull.Wait(std::chrono::seconds(90)), 0) << ReadFile(out);
+  EXPECT_EQ(pull.Wait(std::chrono::seconds(90)), 0) << ReadWholeFile(out);
 
-  const std::string text = ReadFile(out);
+  const std::string text = ReadWholeFile(out);
   EXPECT_NE(text.find(": Retrying ("), std::string::npos) << text;
   EXPECT_NE(text.find("Status: Downloaded newer image for " + via), std::string::npos) << text;
   EXPECT_EQ(daemon_->Images().at(via), digests["index"]);
@@ -466,7 +448,8 @@ TEST_F(RegistryTest, BasicAuthLoginPushPullLogout) {
   struct stat st;
   ASSERT_EQ(stat(auth.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_NE(ReadFile(auth).find("\"" + reg.host() + "\""), std::string::npos) << ReadFile(auth);
+  EXPECT_NE(ReadWholeFile(auth).find("\"" + reg.host() + "\""), std::string::npos)
+      << ReadWholeFile(auth);
 
   r = daemon_->Berth({"push", name}, auth);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -505,7 +488,7 @@ TEST_F(RegistryTest, BearerTokenFlowWithLogin) {
                 pki + "/token.crt", "--issuer", "berth-issuer", "--user", "berth:t0ken pass",
                 "--log", log});
   ASSERT_TRUE(WaitForPath(port_file, tokens)) << tokens.Stderr();
-  const std::string realm = "http://127.0.0.1:" + ReadFile(port_file) + "/token";
+  const std::string realm = "http://127.0.0.1:" + ReadWholeFile(port_file) + "/token";
   Registry reg(dir_, "",
                "auth:\n  token:\n    realm: " + realm +
                    "\n    service: berth-test\n    issuer: berth-issuer\n    rootcertbundle: " +
@@ -534,7 +517,7 @@ TEST_F(RegistryTest, BearerTokenFlowWithLogin) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(daemon_->Images().at(name), digest);
   // A push asks for pull,push on the repository, a pull for pull, both as the logged-in user.
-  const std::string asked = ReadFile(log);
+  const std::string asked = ReadWholeFile(log);
   EXPECT_NE(asked.find("berth repository:team/busybox:pull,push"), std::string::npos) << asked;
   EXPECT_NE(asked.find("berth repository:team/busybox:pull\n"), std::string::npos) << asked;
 }

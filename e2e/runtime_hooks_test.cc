@@ -22,13 +22,6 @@ nlohmann::json Hook(const std::string& phase, const std::string& log) {
                 phase + " $s >> " + log}}};
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 TEST_F(RuntimeHooks, EveryPhaseRunsInOrderWithTheState) {
   BusyboxBundle b = Bundle({"sh", "-c", "echo program >> /hooks.log"});
   const std::string host_log = b.rootfs() + "/hooks.log";
@@ -44,7 +37,7 @@ TEST_F(RuntimeHooks, EveryPhaseRunsInOrderWithTheState) {
   b.Write();
   CommandResult r = Rt({"run", "--bundle", b.dir(), id_});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string log = ReadFile(host_log);
+  const std::string log = ReadWholeFile(host_log);
   const std::vector<std::string> in_order = {"prestart creating\n", "createRuntime creating\n",
                                              "createContainer creating\n",
                                              "startContainer created\n", "program\n"};

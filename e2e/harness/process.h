@@ -67,6 +67,11 @@ class Child {
 // A loopback port that nobody listens on right now, of a socket of `type` (SOCK_STREAM or
 // SOCK_DGRAM): the kernel's pick for a bind to port 0.
 int FreeLoopbackPort(int type = 1 /* SOCK_STREAM */);
+// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool LoopbackPortAnswers(int port);
+
+// The whole file at `path` ("" when it cannot be read).
+std::string ReadWholeFile(const std::string& path);
 
 // Polls until `path` exists or the timeout passes.
 bool WaitForPath(const std::string& path,
