@@ -111,16 +111,8 @@ CMD ["sh"]
 DOCKERFILE
 echo "bench: context $(du -sh "$ctx" | cut -f1), $(find "$ctx" -type f | wc -l) files" >&2
 
-wait_for() {  # pid command...: until the command succeeds, or the daemon dies
-  local pid=$1; shift
-  for _ in $(seq 600); do
-    "$@" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "bench: daemon $pid died" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "bench: daemon $pid did not come up" >&2
-  return 1
-}
+# shellcheck source=bench/lib/wait_for.sh
+source bench/lib/wait_for.sh
 stop() {  # pid
   [[ "$(cat "/proc/$1/comm" 2>/dev/null)" == berthd || "$(cat "/proc/$1/comm" 2>/dev/null)" == dockerd ]] ||
     echo "bench: pid $1 is not a daemon ($(cat "/proc/$1/comm" 2>/dev/null))" >&2

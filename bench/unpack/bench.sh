@@ -58,16 +58,8 @@ echo "bench: building the image from /${LAYERS// / /} ..." >&2
 # shellcheck disable=SC2086  # one directory per layer
 python3 bench/lib/big_image.py "$tmp/image.tar" $LAYERS >/dev/null
 
-wait_for() {  # pid command...: until the command succeeds, or the daemon dies
-  local pid=$1; shift
-  for _ in $(seq 300); do
-    "$@" >/dev/null 2>&1 && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "bench: daemon $pid died" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "bench: daemon $pid did not come up" >&2
-  return 1
-}
+# shellcheck source=bench/lib/wait_for.sh
+source bench/lib/wait_for.sh
 
 stop() {  # pid
   kill -TERM "$1" 2>/dev/null || true
